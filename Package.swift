@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+// Arbor: a distributed rollout system for RL of tool-using language models.
+// The target graph mirrors DESIGN.md's layout; dependencies point one way, down the layers:
+//   CZMQ / COpenBLAS (module maps) → ArborProtocol, Kernels → Worker, Coordinator → arbor (CLI)
+import PackageDescription
+
+// MARK: - Shared settings
+
+/// Every Swift target builds in Swift 6 language mode with strict concurrency (the tools-version
+/// default); this flag keeps release builds of the numeric kernels from checking overflow on
+/// every index in hot loops where the shapes were validated up front.
+let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+/// OpenBLAS and libzmq headers live in multiarch folders on Debian; pkg-config finds them.
+let package = Package(
+    name: "Arbor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "arbor", targets: ["arbor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // MARK: - System-library shims (module maps only)
+        .systemLibrary(
+            name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: - Libraries
+        .target(
+            name: "ArborProtocol",
+            dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/Protocol",
+            exclude: ["arbor.proto"]),
+        .target(
+            name: "Kernels", dependencies: ["COpenBLAS"],
+            swiftSettings: optimizedNumerics),
+        .target(
+            name: "Worker",
+            dependencies: [
+                "ArborProtocol", "Kernels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: optimizedNumerics),
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "ArborProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+
+        // MARK: - The executable
+        .executableTarget(
+            name: "arbor",
+            dependencies: [
+                "Worker", "Coordinator", "ArborProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // MARK: - Tests
+        /// Test doubles (manual clock, in-process fakes) live apart from the libraries.
+        .target(name: "TestSupport", dependencies: ["ArborProtocol"], path: "Sources/TestSupport"),
+        .testTarget(name: "ProtocolTests", dependencies: ["ArborProtocol", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "TestSupport"]),
+        /// Real processes over loopback ZeroMQ: these tests run the built `arbor` binary.
+        .testTarget(name: "IntegrationTests", dependencies: ["ArborProtocol", "TestSupport"]),
+        .testTarget(
+            name: "ArborCLITests",
+            dependencies: ["arbor", "TestSupport"]),
+    ]
+)

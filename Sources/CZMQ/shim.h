@@ -1,0 +1,2 @@
+// libzmq's C API, exposed to Swift as the CZMQ module.
+#include <zmq.h>

@@ -1,0 +1,2 @@
+/// Numeric kernels on OpenBLAS: pure math, no sockets and no file I/O.
+public enum Kernels {}

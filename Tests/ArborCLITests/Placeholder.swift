@@ -1,0 +1,3 @@
+import Testing
+
+@Test func ArborCLITestsBuilds() { #expect(Bool(true)) }

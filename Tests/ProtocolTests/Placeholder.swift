@@ -1,0 +1,3 @@
+import Testing
+
+@Test func ProtocolTestsBuilds() { #expect(Bool(true)) }
