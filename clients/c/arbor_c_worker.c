@@ -192,7 +192,7 @@ static int send_result(Worker *w, const Arbor__V1__RolloutRequest *req) {
         nodes[i].entropies = step_entropies;
         nodes[i].text = "<answer>42</answer>";
         nodes[i].format = 1.0f;
-        nodes[i].has_outcome = 1;
+        nodes[i].is_leaf = 1;
         nodes[i].outcome = strcmp(answer, "42") == 0 ? 1 : -1;
         nodes[i].answer = "42";
     }

@@ -524,9 +524,10 @@ public nonisolated struct Arbor_V1_TreeNode: Sendable {
   /// Fraction of format checks passed, in [0, 1].
   public var format: Float = 0
 
-  /// Leaves only: +1 correct, 0 abstained, -1 wrong or no answer.
-  public var hasOutcome_p: Bool = false
+  /// True exactly on leaves (a trajectory's final step).
+  public var isLeaf: Bool = false
 
+  /// Leaves only: +1 correct, 0 abstained, -1 wrong or no answer.
   public var outcome: Int32 = 0
 
   /// Leaves only: the extracted final answer.
@@ -1705,7 +1706,7 @@ nonisolated extension Arbor_V1_RolloutTree: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Arbor_V1_TreeNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TreeNode"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}parent\0\u{3}token_ids\0\u{1}logprobs\0\u{1}entropies\0\u{3}context_ids\0\u{1}text\0\u{3}tool_calls\0\u{3}format_checks\0\u{1}format\0\u{3}has_outcome\0\u{1}outcome\0\u{1}answer\0\u{3}policy_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}parent\0\u{3}token_ids\0\u{1}logprobs\0\u{1}entropies\0\u{3}context_ids\0\u{1}text\0\u{3}tool_calls\0\u{3}format_checks\0\u{1}format\0\u{3}is_leaf\0\u{1}outcome\0\u{1}answer\0\u{3}policy_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1723,7 +1724,7 @@ nonisolated extension Arbor_V1_TreeNode: SwiftProtobuf.Message, SwiftProtobuf._M
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.toolCalls) }()
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.formatChecks) }()
       case 10: try { try decoder.decodeSingularFloatField(value: &self.format) }()
-      case 11: try { try decoder.decodeSingularBoolField(value: &self.hasOutcome_p) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.isLeaf) }()
       case 12: try { try decoder.decodeSingularSInt32Field(value: &self.outcome) }()
       case 13: try { try decoder.decodeSingularStringField(value: &self.answer) }()
       case 14: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
@@ -1763,8 +1764,8 @@ nonisolated extension Arbor_V1_TreeNode: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.format.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.format, fieldNumber: 10)
     }
-    if self.hasOutcome_p != false {
-      try visitor.visitSingularBoolField(value: self.hasOutcome_p, fieldNumber: 11)
+    if self.isLeaf != false {
+      try visitor.visitSingularBoolField(value: self.isLeaf, fieldNumber: 11)
     }
     if self.outcome != 0 {
       try visitor.visitSingularSInt32Field(value: self.outcome, fieldNumber: 12)
@@ -1789,7 +1790,7 @@ nonisolated extension Arbor_V1_TreeNode: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.toolCalls != rhs.toolCalls {return false}
     if lhs.formatChecks != rhs.formatChecks {return false}
     if lhs.format != rhs.format {return false}
-    if lhs.hasOutcome_p != rhs.hasOutcome_p {return false}
+    if lhs.isLeaf != rhs.isLeaf {return false}
     if lhs.outcome != rhs.outcome {return false}
     if lhs.answer != rhs.answer {return false}
     if lhs.policyVersion != rhs.policyVersion {return false}
