@@ -52,18 +52,21 @@ public enum Wire {
         return envelope
     }
 
-    /// The `Error` reply that answers a frame `decode` rejected.
-    public static func errorReply(for error: ProtocolError, requestID: String = "") -> Frame {
-        var reply = ErrorMessage()
-        switch error.code {
-        case .badFrame, .frameTooLarge: reply.code = .badFrame
-        case .unsupportedVersion: reply.code = .unsupportedVersion
-        case .unexpectedMessage: reply.code = .unexpectedMessage
-        case .transport, .badKey: reply.code = .internal
-        }
-        reply.message = error.message
-        reply.requestID = requestID
-        return encode(.error(reply))
+    /// The `Error` body that answers a frame `decode` rejected.
+    public static func errorBody(for error: ProtocolError) -> Body {
+        let code: ErrorMessage.Code =
+            switch error.code {
+            case .badFrame, .frameTooLarge: .badFrame
+            case .unsupportedVersion: .unsupportedVersion
+            case .unexpectedMessage: .unexpectedMessage
+            case .transport, .badKey: .internal
+            }
+        return Self.error(code, error.message)
+    }
+
+    /// The `Error` reply frame that answers a frame `decode` rejected.
+    public static func errorReply(for error: ProtocolError) -> Frame {
+        encode(errorBody(for: error))
     }
 
     /// An `Error` body with a code and message.

@@ -1,0 +1,376 @@
+import ArborProtocol
+
+/// The coordinator's job logic as a pure state machine: opens batches from the sampler,
+/// dispatches their requests to workers within their slots, tracks heartbeats, requeues the
+/// work of lost workers, keeps the first result of every request and drops duplicates, and says
+/// when a batch is complete.
+///
+/// No sockets, no clock, no files: `CoordinatorService` feeds it decoded messages and ticks with
+/// the monotonic time in seconds and carries out the returned actions. Not thread-safe; owned by
+/// the service's transport thread.
+public struct CoordinatorCore {
+    /// What the core asks its service to do.
+    public enum Action: Equatable {
+        /// Send a message to the worker behind a routing id.
+        case send(to: Frame, Body)
+        /// Every request of a batch has its result (or failed for good): score and write it.
+        case batchComplete(OpenBatch)
+        /// A line for the log.
+        case log(LogLevel, String)
+        /// All batches are complete; tell workers to drain and stop.
+        case jobComplete
+    }
+
+    public enum LogLevel: Sendable, Equatable { case info, warning, error }
+
+    public struct Settings: Sendable {
+        public var coordinatorID: String
+        public var batchCount: Int
+        public var maxBatchesInFlight: Int
+        public var heartbeatInterval: Double
+        public var heartbeatLiveness: Int
+        /// A request that failed this many times is given up (recorded as failed) so one poison
+        /// task cannot stall the job.
+        public var maxAttempts: Int = 5
+        /// The job as run, sent to every worker in its RegisterAck.
+        public var jobYAML: String
+
+        public init(
+            coordinatorID: String, batchCount: Int, maxBatchesInFlight: Int, heartbeatInterval: Double,
+            heartbeatLiveness: Int, jobYAML: String
+        ) {
+            self.coordinatorID = coordinatorID
+            self.batchCount = batchCount
+            self.maxBatchesInFlight = maxBatchesInFlight
+            self.heartbeatInterval = heartbeatInterval
+            self.heartbeatLiveness = heartbeatLiveness
+            self.jobYAML = jobYAML
+        }
+    }
+
+    /// A batch being worked on.
+    public struct OpenBatch: Sendable, Equatable {
+        /// 1-based, as in `batch-000001.jsonl`.
+        public var index: Int
+        /// Request ids in sampling order.
+        public var requestIDs: [String]
+        public var results: [String: RolloutResult] = [:]
+        /// Requests given up after `maxAttempts` failures, with the last error.
+        public var failures: [String: String] = [:]
+
+        public var isComplete: Bool { results.count + failures.count == requestIDs.count }
+    }
+
+    /// A request and where it stands.
+    struct RequestState {
+        var request: RolloutRequest
+        var batchIndex: Int
+        /// The worker it is assigned to, nil while queued.
+        var workerID: String?
+        var dispatchedAt: Double?
+    }
+
+    public let settings: Settings
+    public private(set) var registry: WorkerRegistry
+    public private(set) var counters = Counters()
+    public private(set) var openBatches: [Int: OpenBatch] = [:]
+    public private(set) var batchesOpened = 0
+    public private(set) var batchesCompleted = 0
+    public private(set) var policyVersion: UInt64 = 0
+    /// Requests not yet answered, by id.
+    private var requests: [String: RequestState] = [:]
+    /// Queued request ids, oldest batch first; requeued work goes to the front.
+    private var queue: [String] = []
+    /// Request ids answered or given up, so late duplicates are recognised.
+    private var finished: Set<String> = []
+    private var lastHeartbeatSent: Double = -.infinity
+    private let nextBatch: () -> [RolloutRequest]
+    private var jobCompleteSent = false
+
+    /// Counters reported in status and metrics.
+    public struct Counters: Sendable, Equatable {
+        public var dispatched = 0
+        public var results = 0
+        public var duplicates = 0
+        public var requeued = 0
+        public var failedAttempts = 0
+        public var givenUp = 0
+        public var workersLost = 0
+        public var badFrames = 0
+        public var unexpectedMessages = 0
+    }
+
+    /// `nextBatch` returns the next batch's requests (ids, tasks, specs filled in); it is called
+    /// at most `batchCount` times.
+    public init(settings: Settings, now: Double, nextBatch: @escaping () -> [RolloutRequest]) {
+        self.settings = settings
+        self.registry = WorkerRegistry(deadAfter: settings.heartbeatInterval * Double(settings.heartbeatLiveness))
+        self.nextBatch = nextBatch
+    }
+
+    public var isJobComplete: Bool { batchesCompleted >= settings.batchCount }
+    public var queueDepth: Int { queue.count }
+    public var inFlightCount: Int { requests.count - queue.count }
+
+    /// Queued requests per task type.
+    public var queueDepthByType: [String: Int] {
+        var depth: [String: Int] = [:]
+        for id in queue { depth[requests[id]?.request.task.taskType ?? "?", default: 0] += 1 }
+        return depth
+    }
+
+    // MARK: Events
+
+    /// Opens batches up to the in-flight limit and dispatches; call once at start.
+    public mutating func start(now: Double) -> [Action] {
+        openBatchesIfNeeded() + dispatch(now: now)
+    }
+
+    /// A decoded message from the worker behind `identity`.
+    public mutating func received(_ envelope: Envelope, from identity: Frame, now: Double) -> [Action] {
+        guard let body = envelope.body else { return [] }
+        if case .register(let message) = body {
+            return register(message, identity: identity, now: now)
+        }
+        guard var worker = registry.worker(identity: identity) else {
+            // A worker we do not know (we restarted, or it was declared dead): make it register
+            // again; it re-sends any results we have not acknowledged.
+            return [.send(to: identity, Wire.error(.notRegistered, "unknown worker: send register first"))]
+        }
+        worker.lastHeard = now
+        registry[worker.id] = worker
+        switch body {
+        case .heartbeat(let beat):
+            worker.tokensPerSecond = beat.tokensPerSecond
+            worker.policyVersion = beat.policyVersion
+            registry[worker.id] = worker
+            return []
+        case .rolloutResult(let result):
+            return accept(result, from: worker, now: now)
+        case .error(let error):
+            return workerError(error, from: worker, now: now)
+        case .drain:
+            worker.draining = true
+            registry[worker.id] = worker
+            return [.log(.info, "worker \(worker.id) is draining with \(worker.assigned.count) request(s) in flight")]
+        case .deregister(let goodbye):
+            return lose(worker, reason: "deregistered (\(goodbye.reason))", now: now)
+        case .policyLoaded(let loaded):
+            if loaded.error.isEmpty { worker.policyVersion = loaded.version }
+            registry[worker.id] = worker
+            return dispatch(now: now)
+        default:
+            counters.unexpectedMessages += 1
+            return [.send(to: identity, Wire.error(.unexpectedMessage, "\(body.name) is not a worker message"))]
+        }
+    }
+
+    /// A frame from `identity` that did not decode.
+    public mutating func badFrame(_ error: ProtocolError, from identity: Frame) -> [Action] {
+        counters.badFrames += 1
+        return [.send(to: identity, Wire.errorBody(for: error)), .log(.warning, "bad frame: \(error.message)")]
+    }
+
+    /// Time passed: reap silent workers, send heartbeats, keep dispatching.
+    public mutating func tick(now: Double) -> [Action] {
+        var actions: [Action] = []
+        for worker in registry.reapDead(now: now) {
+            actions += requeueAll(worker.assigned, reason: "worker \(worker.id) lost (no heartbeat)")
+            counters.workersLost += 1
+            actions.append(.log(.warning, "worker \(worker.id) missed its heartbeats; \(worker.assigned.count) request(s) requeued"))
+        }
+        if now - lastHeartbeatSent >= settings.heartbeatInterval {
+            lastHeartbeatSent = now
+            for worker in registry.workers.values.sorted(by: { $0.id < $1.id }) {
+                actions.append(.send(to: worker.identity, .heartbeat(HeartbeatMessage())))
+            }
+        }
+        return actions + dispatch(now: now)
+    }
+
+    // MARK: Workers
+
+    private mutating func register(_ message: RegisterMessage, identity: Frame, now: Double) -> [Action] {
+        if let previous = registry.worker(identity: identity), previous.id != message.workerID {
+            _ = registry.remove(previous.id)
+        }
+        let before = registry[message.workerID]
+        var worker = registry.register(message, identity: identity, now: now)
+        // Requests we think it holds but it no longer knows about were lost with its old
+        // connection's state: requeue them. Those it still holds stay assigned.
+        let stillHeld = Set(message.inFlightRequestIds)
+        let lost = (before?.assigned ?? []).subtracting(stillHeld)
+        worker.assigned = (before?.assigned ?? []).intersection(stillHeld)
+        registry[worker.id] = worker
+        var ack = RegisterAckMessage()
+        ack.coordinatorID = settings.coordinatorID
+        ack.heartbeatIntervalMs = UInt32(settings.heartbeatInterval * 1000)
+        ack.heartbeatLiveness = UInt32(settings.heartbeatLiveness)
+        ack.policyVersion = policyVersion
+        ack.jobYaml = settings.jobYAML
+        var actions: [Action] = [
+            .send(to: identity, .registerAck(ack)),
+            .log(.info, "worker \(worker.id) registered from \(message.host) with \(worker.slots) slot(s), backend \(message.backend)"),
+        ]
+        actions += requeueAll(lost, reason: "worker \(worker.id) re-registered without them")
+        return actions + dispatch(now: now)
+    }
+
+    private mutating func lose(_ worker: WorkerRecord, reason: String, now: Double) -> [Action] {
+        _ = registry.remove(worker.id)
+        var actions: [Action] = [.log(.info, "worker \(worker.id) \(reason)")]
+        actions += requeueAll(worker.assigned, reason: "worker \(worker.id) \(reason)")
+        return actions + dispatch(now: now)
+    }
+
+    private mutating func workerError(_ error: ErrorMessage, from worker: WorkerRecord, now: Double) -> [Action] {
+        let id = error.requestID
+        guard !id.isEmpty, let state = requests[id], state.workerID == worker.id else {
+            return [.log(.warning, "worker \(worker.id) reported \(error.code): \(error.message)")]
+        }
+        var worker = worker
+        worker.assigned.remove(id)
+        registry[worker.id] = worker
+        var actions: [Action] = []
+        if error.code == .refused {
+            // Not a failure of the task: the worker was busy, draining or switching policy.
+            actions += requeue([id], reason: "refused by \(worker.id): \(error.message)", countsAsAttempt: false)
+        } else {
+            counters.failedAttempts += 1
+            actions.append(.log(.warning, "request \(id) failed on \(worker.id): \(error.message)"))
+            if Int(state.request.attempt) >= settings.maxAttempts {
+                actions += giveUp(id, reason: error.message)
+            } else {
+                actions += requeue([id], reason: "failed on \(worker.id)")
+            }
+        }
+        return actions + dispatch(now: now)
+    }
+
+    // MARK: Results
+
+    private mutating func accept(_ result: RolloutResult, from worker: WorkerRecord, now: Double) -> [Action] {
+        var worker = worker
+        let id = result.requestID
+        var ack = Arbor_V1_ResultAck()
+        ack.requestID = id
+        // Acknowledge duplicates too, so the worker stops re-sending them.
+        var actions: [Action] = [.send(to: worker.identity, .resultAck(ack))]
+        worker.assigned.remove(id)
+        registry[worker.id] = worker
+        guard let state = requests.removeValue(forKey: id) else {
+            if finished.contains(id) { counters.duplicates += 1 }
+            return actions + dispatch(now: now)
+        }
+        queue.removeAll { $0 == id }
+        finished.insert(id)
+        counters.results += 1
+        worker.completed += 1
+        registry[worker.id] = worker
+        // First result wins: if the request was re-dispatched elsewhere, cancel that copy.
+        if let other = state.workerID, other != worker.id, var holder = registry[other] {
+            holder.assigned.remove(id)
+            registry[other] = holder
+            var cancel = Arbor_V1_Cancel()
+            cancel.requestID = id
+            cancel.reason = "answered by \(worker.id)"
+            actions.append(.send(to: holder.identity, .cancel(cancel)))
+        }
+        openBatches[state.batchIndex]?.results[id] = result
+        actions += completeBatches()
+        return actions + dispatch(now: now)
+    }
+
+    private mutating func giveUp(_ id: String, reason: String) -> [Action] {
+        guard let state = requests.removeValue(forKey: id) else { return [] }
+        queue.removeAll { $0 == id }
+        finished.insert(id)
+        counters.givenUp += 1
+        openBatches[state.batchIndex]?.failures[id] = reason
+        return [.log(.error, "request \(id) given up after \(state.request.attempt) attempt(s): \(reason)")] + completeBatches()
+    }
+
+    /// Emits complete batches in index order (batch files appear in order), then opens more.
+    private mutating func completeBatches() -> [Action] {
+        var actions: [Action] = []
+        while let next = openBatches[batchesCompleted + 1], next.isComplete {
+            openBatches.removeValue(forKey: next.index)
+            batchesCompleted += 1
+            actions.append(.batchComplete(next))
+        }
+        actions += openBatchesIfNeeded()
+        if isJobComplete && !jobCompleteSent {
+            jobCompleteSent = true
+            actions.append(.jobComplete)
+        }
+        return actions
+    }
+
+    // MARK: Dispatch
+
+    private mutating func openBatchesIfNeeded() -> [Action] {
+        var actions: [Action] = []
+        while batchesOpened < settings.batchCount && openBatches.count < settings.maxBatchesInFlight {
+            batchesOpened += 1
+            let batch = nextBatch()
+            var open = OpenBatch(index: batchesOpened, requestIDs: batch.map(\.requestID))
+            for request in batch {
+                requests[request.requestID] = RequestState(request: request, batchIndex: batchesOpened)
+                queue.append(request.requestID)
+            }
+            if batch.isEmpty { open.requestIDs = [] }
+            openBatches[batchesOpened] = open
+            actions.append(.log(.info, "batch \(batchesOpened) opened with \(batch.count) request(s)"))
+        }
+        return actions
+    }
+
+    private mutating func requeueAll(_ ids: Set<String>, reason: String) -> [Action] {
+        var actions: [Action] = []
+        for id in ids.sorted().reversed() { actions += requeue([id], reason: reason) }
+        return actions
+    }
+
+    private mutating func requeue(_ ids: [String], reason: String, countsAsAttempt: Bool = true) -> [Action] {
+        var actions: [Action] = []
+        for id in ids {
+            guard var state = requests[id], state.workerID != nil else { continue }
+            state.workerID = nil
+            state.dispatchedAt = nil
+            if countsAsAttempt { state.request.attempt += 1 }
+            requests[id] = state
+            queue.insert(id, at: 0)
+            counters.requeued += 1
+            actions.append(.log(.info, "request \(id) requeued: \(reason)"))
+        }
+        return actions
+    }
+
+    /// Hands queued requests to workers with free slots, spreading them over the least busy.
+    private mutating func dispatch(now: Double) -> [Action] {
+        var actions: [Action] = []
+        while !queue.isEmpty {
+            guard var worker = registry.available(policyVersion: policyVersion).first else { break }
+            let id = queue.removeFirst()
+            guard var state = requests[id] else { continue }
+            state.workerID = worker.id
+            state.dispatchedAt = now
+            requests[id] = state
+            worker.assigned.insert(id)
+            registry[worker.id] = worker
+            counters.dispatched += 1
+            actions.append(.send(to: worker.identity, .rolloutRequest(state.request)))
+        }
+        return actions
+    }
+
+    /// Asks every worker to drain (job complete or coordinator shutting down).
+    public func drainAll(reason: String) -> [Action] {
+        registry.workers.values.sorted { $0.id < $1.id }.map { worker in
+            var drain = Arbor_V1_Drain()
+            drain.workerID = worker.id
+            drain.reason = reason
+            return .send(to: worker.identity, .drain(drain))
+        }
+    }
+}
