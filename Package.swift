@@ -36,7 +36,10 @@ let package = Package(
         // MARK: - Libraries
         .target(
             name: "ArborProtocol",
-            dependencies: ["CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "CZMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             path: "Sources/Protocol",
             exclude: ["arbor.proto"]),
         .target(

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func CoordinatorTestsBuilds() { #expect(Bool(true)) }
