@@ -9,6 +9,8 @@ struct Arbor: AsyncParsableCommand {
         discussion: """
             Start a local cluster with `arbor run --config job.yaml --workers 2 --run-dir runs/demo`.
             """,
-        subcommands: [AdvantagesCommand.self]
+        subcommands: [
+            RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, AdvantagesCommand.self,
+        ]
     )
 }

@@ -54,6 +54,8 @@ public struct CoordinatorCore {
         public var index: Int
         /// Request ids in sampling order.
         public var requestIDs: [String]
+        /// Task type of every request, by request id.
+        public var taskTypes: [String: String] = [:]
         public var results: [String: RolloutResult] = [:]
         /// Requests given up after `maxAttempts` failures, with the last error.
         public var failures: [String: String] = [:]
@@ -315,10 +317,10 @@ public struct CoordinatorCore {
             let batch = nextBatch()
             var open = OpenBatch(index: batchesOpened, requestIDs: batch.map(\.requestID))
             for request in batch {
+                open.taskTypes[request.requestID] = request.task.taskType
                 requests[request.requestID] = RequestState(request: request, batchIndex: batchesOpened)
                 queue.append(request.requestID)
             }
-            if batch.isEmpty { open.requestIDs = [] }
             openBatches[batchesOpened] = open
             actions.append(.log(.info, "batch \(batchesOpened) opened with \(batch.count) request(s)"))
         }

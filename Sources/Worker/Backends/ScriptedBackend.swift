@@ -72,7 +72,7 @@ public struct ScriptedBackend: PolicyBackend {
         var result = RolloutResult()
         result.requestID = request.requestID
         result.taskID = request.task.taskID
-        result.tree = tree
+        result.tree = tree.pruningDeadEnds()
         result.stats = stats
         return result
     }

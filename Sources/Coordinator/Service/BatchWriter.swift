@@ -1,0 +1,84 @@
+import ArborProtocol
+import Foundation
+import Logging
+
+/// Scores complete batches and writes their files, on a serial queue of its own so the transport
+/// thread never waits on the disk.
+///
+/// For batch N it writes `trees/batch-N.jsonl` (the trees in DESIGN.md's JSON form, so the
+/// signal can be recomputed offline) and then `batches/batch-N.jsonl` (the training rows). Each
+/// file is written aside and renamed into place, so it appears whole and exactly once. AEPO's
+/// state is carried from batch to batch in order. Thread-safe.
+final class BatchWriter: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "arbor.batch-writer")
+    private let runDirectory: URL
+    private let config: JobConfig
+    private let logger: Logger
+    /// Touched only on `queue`.
+    private var aepo = AEPOState()
+
+    init(runDirectory: URL, config: JobConfig, logger: Logger) throws {
+        self.runDirectory = runDirectory
+        self.config = config
+        self.logger = logger
+        let manager = FileManager.default
+        do {
+            for folder in ["batches", "trees"] {
+                try manager.createDirectory(
+                    at: runDirectory.appendingPathComponent(folder), withIntermediateDirectories: true)
+            }
+        } catch {
+            throw CoordinatorError(.io, "cannot create the run directory \(runDirectory.path)", cause: "\(error)")
+        }
+    }
+
+    /// Writes the job as run to `run_dir/job.yaml`.
+    func writeJobAsRun(_ yaml: String) throws {
+        try Self.writeAtomically(yaml, to: runDirectory.appendingPathComponent("job.yaml"))
+    }
+
+    /// Scores and writes a batch; `done` runs on the writer's queue.
+    func submit(
+        _ batch: CoordinatorCore.OpenBatch, done: @escaping @Sendable (Result<BatchSummary, any Error>) -> Void
+    ) {
+        queue.async { [self] in
+            done(Result { try write(batch) })
+        }
+    }
+
+    /// Waits for every submitted batch to be written.
+    func finish() {
+        queue.sync {}
+    }
+
+    private func write(_ batch: CoordinatorCore.OpenBatch) throws -> BatchSummary {
+        let results = batch.requestIDs.compactMap { batch.results[$0] }
+        let trees = results.map { TreeConversion.record(from: $0, taskType: batch.taskTypes[$0.requestID] ?? "") }
+        let signal = try LearningSignal.score(batch: trees, config: config, aepo: aepo)
+        aepo = signal.aepo
+        let name = "batch-" + paddedBatchNumber(batch.index) + ".jsonl"
+        let treeLines = try trees.map { try $0.jsonLine() }
+        try Self.writeAtomically(
+            treeLines.joined(separator: "\n") + "\n", to: runDirectory.appendingPathComponent("trees/" + name))
+        let rowLines = try signal.rows.map { try $0.jsonLine() }
+        try Self.writeAtomically(
+            rowLines.joined(separator: "\n") + (rowLines.isEmpty ? "" : "\n"),
+            to: runDirectory.appendingPathComponent("batches/" + name))
+        return BatchSummary(batch: batch, results: results, signal: signal)
+    }
+
+    /// Writes to a temporary file beside `url`, then renames it into place (atomic on POSIX).
+    static func writeAtomically(_ text: String, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        do {
+            try Data(text.utf8).write(to: temporary)
+            if rename(temporary.path, url.path) != 0 {
+                throw CoordinatorError(.io, "cannot rename \(temporary.path) to \(url.path): errno \(errno)")
+            }
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw CoordinatorError(.io, "cannot write \(url.path)", cause: "\(error)")
+        }
+    }
+}

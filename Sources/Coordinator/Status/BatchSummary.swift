@@ -1,0 +1,67 @@
+import ArborProtocol
+import Foundation
+
+/// What one written batch contributed: counts and reward statistics per task type, for the
+/// log line, status and metrics.
+public struct BatchSummary: Sendable, Codable, Equatable {
+    public var index: Int
+    public var trees: Int
+    public var rows: Int
+    public var failedRequests: Int
+    public var generatedTokens: Int
+    public var toolCalls: Int
+    public var toolErrors: Int
+    /// Per task type.
+    public var byType: [String: TypeStats]
+    public var aepo: AEPODecision
+
+    /// Reward and advantage statistics of one task type in one batch.
+    public struct TypeStats: Sendable, Codable, Equatable {
+        public var trajectories = 0
+        public var rewardSum = 0.0
+        public var advantageSum = 0.0
+        public var advantageSquares = 0.0
+        public var correct = 0
+        public var abstained = 0
+        public var wrong = 0
+
+        public var meanReward: Double { trajectories == 0 ? 0 : rewardSum / Double(trajectories) }
+        public var meanAdvantage: Double { trajectories == 0 ? 0 : advantageSum / Double(trajectories) }
+    }
+
+    init(batch: CoordinatorCore.OpenBatch, results: [RolloutResult], signal: BatchSignal) {
+        index = batch.index
+        trees = results.count
+        rows = signal.rows.count
+        failedRequests = batch.failures.count
+        generatedTokens = results.reduce(0) { $0 + Int($1.stats.generatedTokens) }
+        toolCalls = results.reduce(0) { $0 + Int($1.stats.toolCalls) }
+        toolErrors = results.reduce(0) { $0 + Int($1.stats.toolErrors) }
+        aepo = signal.decision
+        var byType: [String: TypeStats] = [:]
+        for row in signal.rows {
+            var stats = byType[row.taskType] ?? TypeStats()
+            stats.trajectories += 1
+            stats.rewardSum += Double(row.reward.outcome)
+            stats.advantageSum += row.reward.advantage
+            stats.advantageSquares += row.reward.advantage * row.reward.advantage
+            switch row.reward.outcome {
+            case 1: stats.correct += 1
+            case 0: stats.abstained += 1
+            default: stats.wrong += 1
+            }
+            byType[row.taskType] = stats
+        }
+        self.byType = byType
+    }
+
+    /// One line for the log.
+    public var logLine: String {
+        let types = byType.keys.sorted().map { type in
+            let stats = byType[type]!
+            return "\(type) reward \(String(format: "%.3f", stats.meanReward)) (\(stats.correct)/\(stats.trajectories) correct)"
+        }
+        return "batch \(index) written: \(trees) trees, \(rows) rows; " + types.joined(separator: ", ")
+            + (failedRequests > 0 ? "; \(failedRequests) request(s) failed" : "")
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The coordinator's state at one moment: what `arbor status --json`, `/api/status` and the
+/// control socket's `StatusReply` carry. Field names are the documented JSON schema (README,
+/// "Reading the status").
+public struct JobStatus: Codable, Sendable, Equatable {
+    public var job: Job
+    public var queue: Queue
+    public var workers: [Worker]
+    public var rates: Rates
+    public var counters: Counters
+    /// Reward statistics per task type over every written batch.
+    public var rewards: [String: RewardStats]
+    public var aepo: AEPO?
+
+    public struct Job: Codable, Sendable, Equatable {
+        public var name: String
+        /// "running", "complete" or "stopped".
+        public var phase: String
+        public var runDir: String
+        public var startedAt: String
+        public var uptimeS: Double
+        public var batchesTotal: Int
+        public var batchesCompleted: Int
+        public var batchesWritten: Int
+        public var batchesOpen: Int
+        public var requestsDone: Int
+        public var requestsPerBatch: Int
+        /// Estimated seconds to completion at the current rate; nil until it can be estimated.
+        public var etaS: Double?
+    }
+
+    public struct Queue: Codable, Sendable, Equatable {
+        public var depth: Int
+        public var byType: [String: Int]
+        public var inFlight: Int
+    }
+
+    public struct Worker: Codable, Sendable, Equatable {
+        public var id: String
+        public var host: String
+        public var backend: String
+        public var slots: Int
+        public var busy: Int
+        public var lastHeartbeatS: Double
+        public var policyVersion: UInt64
+        public var tokensPerS: Double
+        public var draining: Bool
+        public var completed: Int
+    }
+
+    public struct Rates: Codable, Sendable, Equatable {
+        /// Results per second over the job so far.
+        public var rolloutsPerS: Double
+        /// Sum of the workers' reported generation rates.
+        public var tokensPerS: Double
+    }
+
+    public struct Counters: Codable, Sendable, Equatable {
+        public var dispatched: Int
+        public var results: Int
+        public var duplicates: Int
+        public var requeued: Int
+        public var failedAttempts: Int
+        public var givenUp: Int
+        public var workersLost: Int
+        public var badFrames: Int
+        public var unexpectedMessages: Int
+        public var generatedTokens: Int
+        public var toolCalls: Int
+        public var toolErrors: Int
+    }
+
+    public struct RewardStats: Codable, Sendable, Equatable {
+        public var trajectories: Int
+        public var meanReward: Double
+        public var meanAdvantage: Double
+        public var correct: Int
+        public var abstained: Int
+        public var wrong: Int
+        /// Mean reward of each written batch, oldest first (for reward curves).
+        public var rewardByBatch: [Double]
+    }
+
+    public struct AEPO: Codable, Sendable, Equatable {
+        public var masking: Bool
+        public var entropy: Double?
+        public var low: Double
+        public var high: Double
+    }
+
+    /// Pretty JSON with snake_case keys.
+    public func json(pretty: Bool = false) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Reads the JSON form (`json()`).
+    public static func decode(_ text: String) throws -> JobStatus {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(JobStatus.self, from: Data(text.utf8))
+    }
+}

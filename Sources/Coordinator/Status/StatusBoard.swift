@@ -1,0 +1,92 @@
+import ArborProtocol
+import Foundation
+
+/// Accumulates what the status needs beyond the core's live state: written batches, reward
+/// history, control-socket errors. Owned by the coordinator's transport thread.
+struct StatusBoard {
+    let config: JobConfig
+    let startedAt: Date
+    let started: Double
+    let runDirectory: String
+    var batchesWritten = 0
+    var batchesFailed = 0
+    var controlBadFrames = 0
+    var generatedTokens = 0
+    var toolCalls = 0
+    var toolErrors = 0
+    var rewards: [String: BatchSummary.TypeStats] = [:]
+    var rewardByBatch: [String: [Double]] = [:]
+    var lastAEPO: AEPODecision?
+
+    init(config: JobConfig, startedAt: Date, runDirectory: String) {
+        self.config = config
+        self.startedAt = startedAt
+        self.started = Clock.now()
+        self.runDirectory = runDirectory
+    }
+
+    mutating func batchClosed(_ batch: CoordinatorCore.OpenBatch) {}
+
+    mutating func batchWritten(_ summary: BatchSummary) {
+        batchesWritten += 1
+        generatedTokens += summary.generatedTokens
+        toolCalls += summary.toolCalls
+        toolErrors += summary.toolErrors
+        lastAEPO = summary.aepo
+        for (type, stats) in summary.byType {
+            var total = rewards[type] ?? BatchSummary.TypeStats()
+            total.trajectories += stats.trajectories
+            total.rewardSum += stats.rewardSum
+            total.advantageSum += stats.advantageSum
+            total.advantageSquares += stats.advantageSquares
+            total.correct += stats.correct
+            total.abstained += stats.abstained
+            total.wrong += stats.wrong
+            rewards[type] = total
+            rewardByBatch[type, default: []].append(stats.meanReward)
+        }
+    }
+
+    func snapshot(core: CoordinatorCore, now: Double, phase: String) -> JobStatus {
+        let uptime = max(now - started, 1e-3)
+        let counters = core.counters
+        let perBatch = config.batch.tasks
+        let remaining = max(0, config.batch.count * perBatch - counters.results - counters.givenUp)
+        let rate = Double(counters.results) / uptime
+        let workers = core.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
+            JobStatus.Worker(
+                id: worker.id, host: worker.host, backend: worker.backend, slots: worker.slots,
+                busy: worker.assigned.count, lastHeartbeatS: max(0, now - worker.lastHeard),
+                policyVersion: worker.policyVersion, tokensPerS: worker.tokensPerSecond, draining: worker.draining,
+                completed: worker.completed)
+        }
+        let formatter = ISO8601DateFormatter()
+        return JobStatus(
+            job: .init(
+                name: config.name, phase: phase, runDir: runDirectory, startedAt: formatter.string(from: startedAt),
+                uptimeS: uptime, batchesTotal: config.batch.count, batchesCompleted: core.batchesCompleted,
+                batchesWritten: batchesWritten, batchesOpen: core.openBatches.count,
+                requestsDone: counters.results + counters.givenUp, requestsPerBatch: perBatch,
+                etaS: rate > 0 ? Double(remaining) / rate : nil),
+            queue: .init(depth: core.queueDepth, byType: core.queueDepthByType, inFlight: core.inFlightCount),
+            workers: workers,
+            rates: .init(rolloutsPerS: rate, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerS }),
+            counters: .init(
+                dispatched: counters.dispatched, results: counters.results, duplicates: counters.duplicates,
+                requeued: counters.requeued, failedAttempts: counters.failedAttempts, givenUp: counters.givenUp,
+                workersLost: counters.workersLost, badFrames: counters.badFrames + controlBadFrames,
+                unexpectedMessages: counters.unexpectedMessages, generatedTokens: generatedTokens,
+                toolCalls: toolCalls, toolErrors: toolErrors),
+            rewards: rewards.reduce(into: [:]) { result, entry in
+                let stats = entry.value
+                result[entry.key] = JobStatus.RewardStats(
+                    trajectories: stats.trajectories, meanReward: stats.meanReward, meanAdvantage: stats.meanAdvantage,
+                    correct: stats.correct, abstained: stats.abstained, wrong: stats.wrong,
+                    rewardByBatch: rewardByBatch[entry.key] ?? [])
+            },
+            aepo: config.advantage.aepo.map { bounds in
+                JobStatus.AEPO(
+                    masking: lastAEPO?.isOn ?? false, entropy: lastAEPO?.entropy, low: bounds.low, high: bounds.high)
+            })
+    }
+}

@@ -1,0 +1,79 @@
+import ArborProtocol
+import ArgumentParser
+import Foundation
+import Logging
+import Worker
+
+/// `arbor worker`: serves rollout requests for a coordinator.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: it connects to a coordinator and grows rollout trees for it.",
+        discussion: """
+            The worker registers, heartbeats, serves up to --slots requests at once and reconnects \
+            when the coordinator comes back. SIGTERM drains it: it finishes its in-flight work, \
+            deregisters and exits 0.
+
+            Backends: `builtin` runs the policy on Arbor's own engine; `scripted` is the load-testing \
+            backend (synthetic trees with tool calls and a configurable latency, no model).
+
+            Example:
+              arbor worker --connect tcp://coordinator-host:5555 --slots 2
+            """)
+
+    @Option(help: "The coordinator's worker endpoint.")
+    var connect = "tcp://127.0.0.1:5555"
+
+    @Option(help: "Policy backend: builtin (Arbor's engine) or scripted (load testing, no model).")
+    var backend: BackendChoice = .builtin
+
+    @Option(help: "Requests served at once.")
+    var slots = 1
+
+    @Option(help: "Worker id (default: host-pid-random).")
+    var workerID: String?
+
+    @Option(help: "Scripted backend only: latency per tree step in milliseconds (overrides the job's).")
+    var scriptedLatencyMs: Double?
+
+    @Flag(help: .hidden)
+    var exitWithParent = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
+        case builtin, scripted
+    }
+
+    func validate() throws {
+        if slots < 1 { throw ValidationError("--slots must be at least 1") }
+    }
+
+    func run() async throws {
+        logging.bootstrap()
+        let logger = Logger(label: "arbor.worker")
+        let policy: any PolicyBackend
+        switch backend {
+        case .scripted: policy = ScriptedBackend(stepLatencyMilliseconds: scriptedLatencyMs)
+        case .builtin:
+            throw ValidationError("the builtin backend is not available in this build yet; use --backend scripted")
+        }
+        let node = WorkerNode(
+            options: .init(endpoint: connect, workerID: workerID ?? WorkerNode.Options.defaultWorkerID(), slots: slots),
+            backend: policy, logger: logger)
+        let signals = onTerminationSignals { signal in node.requestDrain(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT") }
+        if exitWithParent { watchParent(node) }
+        let code = try await node.run()
+        _ = signals
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// `arbor run` starts workers with this flag: a worker whose parent died drains on its own.
+    private func watchParent(_ node: WorkerNode) {
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
+            node.requestDrain(reason: "parent exited")
+        }
+    }
+}
