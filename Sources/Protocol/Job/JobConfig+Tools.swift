@@ -14,6 +14,10 @@ extension JobConfig {
         do {
             tools = try YAMLDecoder().decode(ToolSettings.self, from: node)
         } catch let error as DecodingError {
+            // ToolSettings rejects unknown keys itself; report those the way every other section
+            // does (unknown key, line, nearest valid name) by comparing against the defaults' keys.
+            let defaults = try Yams.compose(yaml: YAMLEncoder().encode(ToolSettings()))
+            try rejectIgnoredKeys(in: node, echoed: defaults, path: "tools", source: source)
             let (path, message) = describe(error)
             let keyPath = (["tools"] + path).joined(separator: ".")
             throw JobConfigError(

@@ -206,12 +206,14 @@ public struct WorkerSession {
     }
 
     private mutating func tick(now: Double) -> [Action] {
-        if now - lastHeard > deadAfter {
-            // Paranoid Pirate: the coordinator went silent. Drop the socket and reconnect after a
-            // growing delay; in-flight work continues and its results wait in `unacknowledged`.
+        // While unregistered, each further reconnect waits longer (backoff), so a worker does not
+        // hammer a coordinator that is down.
+        let allowance = registered ? deadAfter : deadAfter + currentReconnectDelay
+        if now - lastHeard > allowance {
+            // Paranoid Pirate: the coordinator went silent. Drop the socket and reconnect; in-flight
+            // work continues and its results wait in `unacknowledged`.
+            if !registered { currentReconnectDelay = min(currentReconnectDelay * 2, settings.maxReconnectDelay) }
             registered = false
-            lastHeard = now + currentReconnectDelay
-            currentReconnectDelay = min(currentReconnectDelay * 2, settings.maxReconnectDelay)
             if draining, inFlight.isEmpty, let started = drainStarted, now - started > settings.drainTimeout {
                 return [.exit(code: unacknowledged.isEmpty ? 0 : 1)]
             }

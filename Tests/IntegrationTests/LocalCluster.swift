@@ -1,0 +1,102 @@
+import Foundation
+import TestSupport
+
+/// A coordinator and workers as real `arbor` processes on loopback ports chosen at run time.
+/// Everything it starts is killed when it goes away.
+final class LocalCluster: @unchecked Sendable {
+    let directory: URL
+    let runDirectory: URL
+    let coordinator: ChildProcess
+    let workerEndpoint: String
+    let controlEndpoint: String
+    private(set) var workers: [ChildProcess] = []
+
+    /// Writes a scripted job over the example task sets and starts its coordinator.
+    init(batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, extraYAML: String = "") throws {
+        directory = Fixtures.temporaryDirectory("arbor-cluster")
+        runDirectory = directory.appendingPathComponent("run")
+        let examples = Fixtures.packageRoot.appendingPathComponent("examples").path
+        let job = """
+            name: integration
+            model: {backend: scripted}
+            task_sets:
+              - {type: math, path: \(examples)/tasks/math.jsonl, verifier: numeric, tools: [calculator]}
+              - {type: search_qa, path: \(examples)/tasks/search_qa.jsonl, verifier: contains, tools: [search]}
+            tree: {trajectories: 4, branching: 2, max_tool_steps: 2}
+            batch: {tasks: \(tasksPerBatch), weights: {math: 1, search_qa: 1}, max_batches_in_flight: 2, seed: 7, count: \(batches)}
+            workers: {heartbeat_interval_ms: 200, heartbeat_liveness: 5, scripted_step_latency_ms: \(stepLatencyMs)}
+            \(extraYAML)
+            """
+        let jobPath = directory.appendingPathComponent("job.yaml").path
+        try job.write(toFile: jobPath, atomically: true, encoding: .utf8)
+        coordinator = try ChildProcess(
+            Fixtures.arborBinary,
+            ["coordinator", "--config", jobPath, "--run-dir", runDirectory.path,
+             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"])
+        guard let workers = coordinator.waitForLine(containing: "workers: tcp://", timeout: 30),
+              let control = coordinator.waitForLine(containing: "control: tcp://", timeout: 5)
+        else {
+            throw ClusterError(message: "coordinator did not start:\n\(coordinator.text)")
+        }
+        workerEndpoint = String(workers.split(separator: " ").last!)
+        controlEndpoint = String(control.split(separator: " ").last!)
+    }
+
+    deinit {
+        for worker in workers { worker.stop() }
+        coordinator.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts an `arbor worker` with the scripted backend.
+    @discardableResult
+    func startWorker(slots: Int = 2, id: String? = nil) throws -> ChildProcess {
+        var arguments = ["worker", "--connect", workerEndpoint, "--backend", "scripted", "--slots", "\(slots)"]
+        if let id { arguments += ["--worker-id", id] }
+        let worker = try ChildProcess(Fixtures.arborBinary, arguments)
+        workers.append(worker)
+        return worker
+    }
+
+    /// Starts some other worker program (the C interop peer).
+    @discardableResult
+    func startProgram(_ path: String, _ arguments: [String]) throws -> ChildProcess {
+        let program = try ChildProcess(path, arguments)
+        workers.append(program)
+        return program
+    }
+
+    /// The JSON objects of every line of every file in a run subfolder, by file name.
+    func jsonLines(in folder: String) throws -> [String: [[String: Any]]] {
+        let url = runDirectory.appendingPathComponent(folder)
+        var files: [String: [[String: Any]]] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name.hasSuffix(".jsonl") {
+            let text = try String(contentsOf: url.appendingPathComponent(name), encoding: .utf8)
+            files[name] = try text.split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+            }
+        }
+        return files
+    }
+
+    /// Number of batch files written so far.
+    var batchFilesWritten: Int {
+        let url = runDirectory.appendingPathComponent("batches")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") }.count
+    }
+
+    /// Waits until `condition` holds or `timeout` seconds pass.
+    func wait(timeout: Double, until condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+}
+
+struct ClusterError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

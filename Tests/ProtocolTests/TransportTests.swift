@@ -1,0 +1,79 @@
+import ArborProtocol
+import Foundation
+import Testing
+
+/// The ZeroMQ layer over real sockets on loopback.
+struct TransportTests {
+    @Test func dealerTalksToRouterOverTCP() async throws {
+        let context = ZMQContext()
+        let router = try ZMQSocket(context: context, type: .router)
+        let endpoint = try router.bind("tcp://127.0.0.1:0")
+        #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
+        #expect(!endpoint.hasSuffix(":0"))
+        let client = try DealerClient(context: context, endpoint: endpoint)
+        defer { client.close() }
+        client.send(.statusQuery(Arbor_V1_StatusQuery()))
+
+        var poller = Poller()
+        _ = poller.add(router)
+        var message: [Frame]?
+        for _ in 0..<100 where message == nil {
+            _ = poller.wait(timeoutMilliseconds: 50)
+            message = try router.receive()
+        }
+        let frames = try #require(message)
+        #expect(frames.count == 2)
+        #expect(try Wire.decode(frames[1]).body == .statusQuery(Arbor_V1_StatusQuery()))
+
+        var reply = Arbor_V1_StatusReply()
+        reply.statusJson = "{}"
+        #expect(try router.send([frames[0], Wire.encode(.statusReply(reply))]) == .sent)
+        let answer = try await client.nextEnvelope(timeout: 5)
+        #expect(answer.body == .statusReply(reply))
+        router.close()
+    }
+
+    @Test func routerReportsUnroutablePeers() throws {
+        let context = ZMQContext()
+        let router = try ZMQSocket(context: context, type: .router)
+        _ = try router.bind("tcp://127.0.0.1:0")
+        #expect(try router.send([Array("nobody".utf8), [1]]) == .unroutable)
+        router.close()
+    }
+
+    @Test func bindingATakenPortFailsWithTheEndpointNamed() throws {
+        let context = ZMQContext()
+        let first = try ZMQSocket(context: context, type: .router)
+        let endpoint = try first.bind("tcp://127.0.0.1:0")
+        let second = try ZMQSocket(context: context, type: .router)
+        do {
+            try second.bind(endpoint)
+            Issue.record("second bind succeeded")
+        } catch let error as ProtocolError {
+            #expect(error.code == .transport)
+            #expect(error.message.contains(endpoint))
+        }
+        first.close()
+        second.close()
+    }
+
+    @Test func curveKeysRoundTripThroughZ85() throws {
+        let pair = try CurveKey.generate()
+        #expect(pair.publicKey.count == 40)
+        #expect(try CurveKey.publicKey(forSecret: pair.secretKey) == pair.publicKey)
+        let bytes = try CurveKey.decode(pair.publicKey, what: "public key")
+        #expect(CurveKey.encode(bytes) == pair.publicKey)
+        #expect(throws: ProtocolError.self) { try CurveKey.decode("short", what: "public key") }
+    }
+
+    @Test func mailboxWakesAPoller() {
+        let mailbox = Mailbox<Int>()
+        var poller = Poller()
+        let index = poller.add(fileDescriptor: mailbox.fileDescriptor)
+        #expect(!poller.wait(timeoutMilliseconds: 0)[index].readable)
+        DispatchQueue.global().async { mailbox.post(1); mailbox.post(2) }
+        #expect(poller.wait(timeoutMilliseconds: 2000)[index].readable)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(mailbox.drain() == [1, 2])
+    }
+}
