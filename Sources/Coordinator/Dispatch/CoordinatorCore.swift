@@ -88,6 +88,9 @@ public struct CoordinatorCore {
     private var lastHeartbeatSent: Double = -.infinity
     private let nextBatch: () -> [RolloutRequest]
     private var jobCompleteSent = false
+    /// Dispatch-to-result seconds of the most recent results (at most `latencyWindow`).
+    public private(set) var recentLatencies: [Double] = []
+    let latencyWindow = 4096
 
     /// Counters reported in status and metrics.
     public struct Counters: Sendable, Equatable {
@@ -267,6 +270,10 @@ public struct CoordinatorCore {
         queue.removeAll { $0 == id }
         finished.insert(id)
         counters.results += 1
+        if let sent = state.dispatchedAt {
+            if recentLatencies.count == latencyWindow { recentLatencies.removeFirst(latencyWindow / 2) }
+            recentLatencies.append(now - sent)
+        }
         worker.completed += 1
         registry[worker.id] = worker
         // First result wins: if the request was re-dispatched elsewhere, cancel that copy.

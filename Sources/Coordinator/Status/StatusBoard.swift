@@ -70,7 +70,10 @@ struct StatusBoard {
                 etaS: rate > 0 ? Double(remaining) / rate : nil),
             queue: .init(depth: core.queueDepth, byType: core.queueDepthByType, inFlight: core.inFlightCount),
             workers: workers,
-            rates: .init(rolloutsPerS: rate, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerS }),
+            rates: .init(
+                rolloutsPerS: rate, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerS },
+                requestLatencyP50S: Percentile.of(core.recentLatencies, 0.5),
+                requestLatencyP99S: Percentile.of(core.recentLatencies, 0.99)),
             counters: .init(
                 dispatched: counters.dispatched, results: counters.results, duplicates: counters.duplicates,
                 requeued: counters.requeued, failedAttempts: counters.failedAttempts, givenUp: counters.givenUp,
