@@ -7,14 +7,16 @@
 /// <|im_start|>{role}\n{content}<|im_end|>\n      (each message)
 /// <|im_start|>assistant\n                        (generation prompt)
 /// ```
-/// That template knows no tools. For them we follow the SmolLM2 template Ollama ships
-/// (https://ollama.com/library/smollm2:1.7b-instruct-q4_0/blobs/dfebd0343bdd), the Hermes
-/// convention SmolLM2's function-calling SFT data (Argilla Synth-APIGen) was rendered in:
+/// That template knows no tools. SmolLM2's function-calling SFT data (Argilla's Synth-APIGen)
+/// teaches `<tool_call>[…]</tool_call>` answers to a tools list in the system prompt, but has no
+/// tool-result turns. For those we follow the SmolLM2 template Ollama ships
+/// (https://ollama.com/library/smollm2:1.7b-instruct-q4_0/blobs/dfebd0343bdd), which uses the
+/// Hermes `<tool_response>` tags:
 /// - the tools block (already rendered by the tools layer) goes into the system turn: after the
 ///   system message and a blank line, or as the whole system turn when there is no system message;
 /// - each tool result is its own **user** turn, `<|im_start|>user\n<tool_response>\n{result}\n
 ///   </tool_response><|im_end|>\n`. A `tool` role would be rendered verbatim as
-///   `<|im_start|>tool`, a role SmolLM2 never saw in training, so we do not use it.
+///   `<|im_start|>tool`, a role SmolLM2 never saw in training, while `user` is one it knows.
 ///
 /// Token-level exactness: structure tokens (`<|im_start|>`, `<|im_end|>`) are placed as ids and
 /// all text is encoded with `Tokenizer.encode(_: [Piece])`, so the ids equal llama.cpp's
