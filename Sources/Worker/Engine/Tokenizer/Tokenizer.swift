@@ -117,14 +117,19 @@ public final class Tokenizer: Sendable {
     ///
     /// - Throws: `WorkerError.invalidArgument` for a `.token` id outside the vocabulary.
     public func encode(_ pieces: [Piece]) throws -> [Int32] {
+        for case .token(let id) in pieces where !isValid(id) {
+            throw WorkerError(.invalidArgument, "token id \(id) is outside the \(count)-token vocabulary")
+        }
+        return encode(checkedPieces: pieces)
+    }
+
+    /// `encode(_ pieces:)` for pieces whose token ids are known to be in range.
+    func encode(checkedPieces pieces: [Piece]) -> [Int32] {
         var bytes: [UInt8] = []
         var fragments: [SpecialTokenMatcher.Fragment] = []
         for piece in pieces {
             switch piece {
             case .token(let id):
-                guard isValid(id) else {
-                    throw WorkerError(.invalidArgument, "token id \(id) is outside the \(count)-token vocabulary")
-                }
                 fragments.append(.token(id))
             case .text(let text, let parseSpecial):
                 let base = bytes.count
