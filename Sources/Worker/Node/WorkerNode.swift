@@ -85,6 +85,7 @@ public final class WorkerNode: Sendable {
         var connection = try connect(context)
         var cancellations: [String: CancellationFlag] = [:]
         var tokenWindow = TokenRate()
+        var rateUpdated = -Double.infinity
         logger.info("worker \(options.workerID) connecting to \(options.endpoint) with \(options.slots) slot(s)")
 
         var pending = session.handle(.connected, now: Self.now())
@@ -154,8 +155,12 @@ public final class WorkerNode: Sendable {
                     connection.send(Wire.errorReply(for: error))
                 }
             }
-            session.setTokensPerSecond(tokenWindow.rate(at: Self.now()))
-            pending += session.handle(.tick, now: Self.now())
+            let now = Self.now()
+            if now - rateUpdated > 0.5 {
+                rateUpdated = now
+                session.setTokensPerSecond(tokenWindow.rate(at: now))
+            }
+            pending += session.handle(.tick, now: now)
         }
     }
 
