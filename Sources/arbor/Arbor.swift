@@ -9,6 +9,6 @@ struct Arbor: AsyncParsableCommand {
         discussion: """
             Start a local cluster with `arbor run --config job.yaml --workers 2 --run-dir runs/demo`.
             """,
-        subcommands: []
+        subcommands: [ModelCommand.self]
     )
 }
