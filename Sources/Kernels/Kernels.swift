@@ -1,2 +1,0 @@
-/// Numeric kernels on OpenBLAS: pure math, no sockets and no file I/O.
-public enum Kernels {}

@@ -1,0 +1,45 @@
+/// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64), so that sampling
+/// replays exactly from a seed in job.yaml.
+///
+/// References: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021),
+/// https://prng.di.unimi.it/xoshiro256starstar.c and https://prng.di.unimi.it/splitmix64.c.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+
+    /// A generator whose whole output stream is determined by `seed`.
+    public init(seed: UInt64) {
+        var x = seed
+        func splitMix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s0 = splitMix()
+        s1 = splitMix()
+        s2 = splitMix()
+        s3 = splitMix()
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = s3 << 45 | s3 >> 19
+        return result
+    }
+}
+
+extension RandomNumberGenerator {
+    /// A uniform Double in [0, 1) from the top 53 bits of one draw.
+    @inlinable
+    public mutating func nextUnitInterval() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+}

@@ -1,0 +1,18 @@
+/// Settings of an `InferenceEngine`.
+public struct EngineOptions: Sendable, Equatable {
+    /// OpenBLAS threads (set process-wide when the engine starts). The worker's cores are shared
+    /// with sandboxes, so this is explicit rather than "all cores".
+    public var threads: Int = 2
+    /// Tokens the KV cache can hold across all live sequences; shared prefixes count once.
+    /// Memory is committed only as it is used (≈ 46 KB per token for SmolLM2-135M).
+    public var cacheTokens: Int = 65_536
+    /// Tokens per KV-cache block: the copy-on-write granule of forks.
+    public var blockSize: Int = 32
+    /// Most rows one forward pass runs; longer prefills run in chunks of this size.
+    public var maxBatchRows: Int = 256
+    /// Longest sequence allowed; nil means the model's training context length.
+    public var maxContext: Int? = nil
+
+    /// The defaults: 2 threads, 64k cached tokens, 32-token blocks, 256-row chunks.
+    public init() {}
+}

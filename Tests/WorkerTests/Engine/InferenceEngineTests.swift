@@ -1,0 +1,107 @@
+import Foundation
+import Kernels
+import Testing
+
+@testable import Worker
+
+/// Checks of issue 3 against ../shared/fixtures/smollm2/smollm2-reference.json. They need the
+/// model file and are meant for release builds (`swift test -c release --filter InferenceEngine`).
+@Suite("InferenceEngine", .serialized)
+struct InferenceEngineTests {
+    static let references = (try? ReferenceLogits.load()) ?? []
+
+    @Test("logits match the float32 reference: argmax everywhere, top-20 and log-sum-exp at the end",
+        arguments: references)
+    func matchesReference(entry: ReferenceLogits) throws {
+        guard let model = SharedModel.model else { return }
+        let engine = InferenceEngine(model: model)
+        let logits = try engine.logitsAtEveryPosition(entry.ids)
+        #expect(logits.count == entry.ids.count)
+        let argmax = logits.map { row in row.indices.max { row[$0] < row[$1] || row[$0] == row[$1] && $0 > $1 }! }
+        #expect(argmax == entry.f32_argmax)
+        let last = try #require(logits.last)
+        for pair in entry.f32_top20_last {
+            let id = Int(pair[0])
+            #expect(abs(Double(last[id]) - pair[1]) <= 0.05, "token \(id): \(last[id]) vs \(pair[1])")
+        }
+        let top20 = last.indices.sorted { last[$0] > last[$1] }.prefix(20)
+        #expect(Set(top20) == Set(entry.f32_top20_last.map { Int($0[0]) }))
+        let lse = last.withUnsafeBufferPointer { Softmax.logSumExp($0.baseAddress!, count: $0.count) }
+        #expect(abs(Double(lse) - entry.f32_logsumexp_last) <= 0.05)
+    }
+
+    @Test("forked branches decode exactly as the same tokens run from scratch")
+    func forkEqualsUnforked() throws {
+        guard let model = SharedModel.model, let entry = Self.references.first(where: { $0.name == "tool" }) else { return }
+        var options = EngineOptions()
+        options.blockSize = 16
+        let engine = InferenceEngine(model: model, options: options)
+        let prompt = Array(entry.ids.prefix(41))  // ends inside a block, so branches copy it on write
+        let root = try engine.createSequence(prompt: prompt)
+        let rootLogits = try engine.nextLogits(root)
+        let branches = try (0..<3).map { _ in try engine.fork(root) }
+        #expect(engine.cacheBlocksInUse == 3)  // 41 tokens in 16-token blocks, shared by all four
+        var generator = SeededRandom(seed: 7)
+        var sampled = [[Int]](repeating: [], count: branches.count)
+        for _ in 0..<20 {
+            let tokens = try engine.step(branches, sampling: SamplingParameters(temperature: 1.2), using: &generator)
+            for (i, token) in tokens.enumerated() {
+                sampled[i].append(token.id)
+                #expect(token.logProb <= 0 && token.entropy >= 0)
+            }
+        }
+        try engine.append(branches[0], tokens: [198, 2683, 359])  // a non-sampled continuation
+        #expect(try engine.nextLogits(root) == rootLogits)
+        for (i, branch) in branches.enumerated() {
+            let forked = try engine.nextLogits(branch)
+            let all = try #require(engine.tokens(of: branch))
+            #expect(all == prompt + sampled[i] + (i == 0 ? [198, 2683, 359] : []))
+            let fresh = try engine.createSequence(prompt: all)
+            let scratch = try engine.nextLogits(fresh)
+            engine.release(fresh)
+            let difference = zip(forked, scratch).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            #expect(difference < 2e-3, "branch \(i): max |Δlogit| \(difference)")
+        }
+        for branch in branches { engine.release(branch) }
+        engine.release(root)
+        #expect(engine.cacheBlocksInUse == 0)
+    }
+
+    @Test("greedy decoding is deterministic and matches the reference argmax continuation")
+    func greedyStep() throws {
+        guard let model = SharedModel.model, let entry = Self.references.first(where: { $0.name == "plain" }) else { return }
+        let engine = InferenceEngine(model: model)
+        let sequence = try engine.createSequence(prompt: entry.ids)
+        var generator = SeededRandom(seed: 1)
+        let token = try engine.step([sequence], sampling: .greedy, using: &generator)
+        #expect(token.map(\.id) == [entry.f32_argmax.last!])
+    }
+
+    @Test("bad input is an error, not a crash")
+    func badInput() throws {
+        guard let model = SharedModel.model else { return }
+        let engine = InferenceEngine(model: model)
+        #expect(throws: WorkerError.self) { try engine.createSequence(prompt: []) }
+        #expect(throws: WorkerError.self) { try engine.createSequence(prompt: [49152]) }
+        let s = try engine.createSequence(prompt: [1, 2])
+        var generator = SeededRandom(seed: 1)
+        #expect(throws: WorkerError.self) { try engine.step([s, s], sampling: .greedy, using: &generator) }
+        engine.release(s)
+        #expect(throws: WorkerError.self) { try engine.step([s], sampling: .greedy, using: &generator) }
+        #expect(engine.cacheBlocksInUse == 0)
+    }
+
+    @Test("a worker with the model loaded stays under 1 GiB resident")
+    func residentMemory() throws {
+        guard let model = SharedModel.model else { return }
+        let engine = InferenceEngine(model: model)
+        let root = try engine.createSequence(prompt: Array(repeating: 504, count: 300))
+        let branches = try (0..<32).map { _ in try engine.fork(root) }
+        var generator = SeededRandom(seed: 3)
+        for _ in 0..<8 { _ = try engine.step(branches, sampling: SamplingParameters(), using: &generator) }
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+        let kilobytes = try #require(Int(line.split(separator: " ")[1]))
+        #expect(kilobytes < 1 << 20, "VmRSS \(kilobytes) kB")
+    }
+}
