@@ -13,6 +13,15 @@ public protocol PolicyBackend: Sendable {
     func rollout(_ request: RolloutRequest, cancellation: CancellationFlag) throws -> RolloutResult
     /// Loads new policy weights; called between requests only.
     func loadPolicy(weightsPath: String) throws
+    /// Takes the coordinator's job as run (job.yaml text) after each registration, before any
+    /// request of that coordinator starts: tool settings, sampling defaults. Must be cheap (it
+    /// runs on the transport thread); heavy set-up belongs in the first `rollout`.
+    func configure(jobYAML: String) throws
+}
+
+extension PolicyBackend {
+    /// Backends that need nothing from the job ignore it.
+    public func configure(jobYAML: String) throws {}
 }
 
 /// A flag a backend polls between steps to notice that its request was cancelled. Thread-safe.

@@ -107,6 +107,14 @@ public final class WorkerNode: Sendable {
                     connection.close()
                     connection = try connect(context)
                     pending += session.handle(.connected, now: Self.now())
+                case .configure(let yaml):
+                    do {
+                        try backend.configure(jobYAML: yaml)
+                    } catch {
+                        // A job this worker cannot serve: say so and leave rather than fail every request.
+                        logger.error("cannot serve this job: \(error)")
+                        pending += session.handle(.drainRequested(reason: "cannot serve the job: \(error)"), now: Self.now())
+                    }
                 case .loadPolicy(let version, let path):
                     startPolicyLoad(version: version, path: path)
                 case .exit(let code):

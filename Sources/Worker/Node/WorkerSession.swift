@@ -18,6 +18,8 @@ public struct WorkerSession {
         case cancel(requestID: String)
         /// Drop the socket and connect a fresh one (then `connected` is fed back).
         case reconnect
+        /// Hand the coordinator's job as run to the backend (after a registration that changed it).
+        case configure(jobYAML: String)
         /// Load new policy weights between requests, then feed `policyLoaded` back.
         case loadPolicy(version: UInt64, weightsPath: String)
         /// Leave the event loop and exit with this status.
@@ -149,8 +151,11 @@ public struct WorkerSession {
             currentReconnectDelay = settings.reconnectDelay
             if ack.heartbeatIntervalMs > 0 { settings.heartbeatInterval = Double(ack.heartbeatIntervalMs) / 1000 }
             if ack.heartbeatLiveness > 0 { settings.heartbeatLiveness = Int(ack.heartbeatLiveness) }
-            jobYAML = ack.jobYaml
             var actions: [Action] = []
+            if jobYAML != ack.jobYaml {
+                jobYAML = ack.jobYaml
+                actions.append(.configure(jobYAML: jobYAML))
+            }
             // Everything finished but not yet acknowledged goes again: the coordinator drops
             // duplicates by request id, so re-sending is always safe and never loses a result.
             for result in unacknowledged.values.sorted(by: { $0.requestID < $1.requestID }) {
