@@ -217,13 +217,19 @@ import Testing
 
     @Test func treeLinesRoundTripAndErrorsNameTheLine() throws {
         let tree = RandomTrees.tree(seed: 3, withTokens: true)
-        let again = try RolloutTreeRecord.readJSONL("\n" + (try tree.jsonLine()) + "\n", file: "t.jsonl")
+        let again = try RolloutTreeRecord.readJSONL("\n" + tree.jsonLine() + "\n", file: "t.jsonl")
         #expect(again == [tree])
+        let good = tree.jsonLine()
         #expect {
-            _ = try RolloutTreeRecord.readJSONL("{\"task_id\": \"a\", \"task_type\": \"m\", \"nodes\": []}\n{\"task_id\": 1}",
-                                                file: "t.jsonl")
+            _ = try RolloutTreeRecord.readJSONL(good + "\n{\"task_id\": 1}", file: "t.jsonl")
         } throws: { error in
             "\(error)".hasPrefix("t.jsonl:2: field")
+        }
+        let leafless = "{\"task_id\": \"x\", \"task_type\": \"m\", \"nodes\": [{\"id\": 0, \"parent\": null}, {\"id\": 1, \"parent\": 0}]}"
+        #expect {
+            _ = try RolloutTreeRecord.readJSONL(good + "\n\n" + leafless, file: "t.jsonl")
+        } throws: { error in
+            "\(error)" == "t.jsonl:3: tree of task 'x': leaf 1 has no outcome"
         }
     }
 }

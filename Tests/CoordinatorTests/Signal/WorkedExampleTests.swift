@@ -54,6 +54,13 @@ import Testing
         #expect(lines.first?.hasPrefix("{\"task_id\": \"demo-1\", \"nodes\": [{\"id\": 1, \"reward\": ") == true)
     }
 
+    @Test func treeLinesAreWrittenInTheFixtureForm() throws {
+        let input = FixturePaths.advantages("worked-example.trees.jsonl")
+        let text = try String(contentsOf: input, encoding: .utf8)
+        let trees = try RolloutTreeRecord.readJSONL(text, file: input.path)
+        #expect(trees.map { $0.jsonLine() } == text.split(separator: "\n").filter { !$0.isEmpty }.map(String.init))
+    }
+
     @Test func aepoStaysOffBetweenTheBounds() throws {
         let (_, signal) = try Self.scoreFixture()
         let entropy = try #require(signal.decision.entropy)
