@@ -32,6 +32,20 @@ import Testing
             let path = index.path(to: leaf).map { tree.nodes[$0].id }
             #expect(row.reward.stepRewards == path.map { rewardOf[$0] ?? .nan })
         }
+        // R(s) recomputed from the definition, walking down from s (independent of TreeIndex).
+        let byID = Dictionary(uniqueKeysWithValues: tree.nodes.map { ($0.id, $0) })
+        func leaves(below id: Int, depth: Int) -> [(outcome: Int, depth: Int)] {
+            let children = tree.nodes.filter { $0.parent == id }
+            if children.isEmpty { return [(byID[id]?.outcome ?? 99, depth)] }
+            return children.flatMap { leaves(below: $0.id, depth: depth + 1) }
+        }
+        func depth(of id: Int) -> Int { byID[id]?.parent.map { depth(of: $0) + 1 } ?? 0 }
+        for node in tree.nodes where node.parent != nil {
+            let t = depth(of: node.id)
+            let terms = leaves(below: node.id, depth: t).map { pow(0.9, Double($0.depth - t)) * Double($0.outcome) }
+            let expected = terms.reduce(0, +) / Double(terms.count) + (node.format - 0.5) * pow(0.9, 4)
+            #expect(abs((rewardOf[node.id] ?? .nan) - expected) < 1e-12)
+        }
         // Every trajectory through a step sees that step's single reward.
         var seen: [Int: Double] = [:]
         for (row, leaf) in zip(signal.rows, index.leaves) {
