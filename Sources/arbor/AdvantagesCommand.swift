@@ -29,7 +29,7 @@ struct AdvantagesCommand: ParsableCommand {
     @Option(help: "Job file whose tree, reward and advantage settings apply.")
     var config: String
 
-    @Option(help: "Trees in the tree JSON form, one per line.")
+    @Option(help: "Trees in the tree JSON form, one per line ('-' reads standard input).")
     var input: String
 
     @Option(help: "Where to write the per-tree lines (default: standard output).")
@@ -51,7 +51,11 @@ struct AdvantagesCommand: ParsableCommand {
         try write(signal.trees.map { $0.jsonLine() }, to: output)
         if let rows { try write(signal.rows.map { $0.jsonLine() }, to: rows) }
         var report = signal.decision.summary
-        if aepoJSON { report = String(decoding: try JSONEncoder().encode(signal.decision), as: UTF8.self) }
+        if aepoJSON {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            report = String(decoding: try encoder.encode(signal.decision), as: UTF8.self)
+        }
         if !signal.filteredTaskIDs.isEmpty {
             report += "\nDAPO: \(signal.filteredTaskIDs.count) zero-variance trees filtered"
         }
@@ -59,6 +63,7 @@ struct AdvantagesCommand: ParsableCommand {
     }
 
     private func readText(_ path: String) throws -> String {
+        if path == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {

@@ -7,6 +7,7 @@ enum OrderedJSON {
     case number(Double)
     case integer(Int)
     case unsigned(UInt64)
+    case null
 
     /// Compact JSON text. Doubles use Swift's shortest round-trip form; non-finite ones become null.
     var text: String {
@@ -41,6 +42,8 @@ enum OrderedJSON {
             out += String(value)
         case .unsigned(let value):
             out += String(value)
+        case .null:
+            out += "null"
         }
     }
 

@@ -78,6 +78,22 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             policyVersion = try container.decodeIfPresent(UInt64.self, forKey: .policyVersion)
         }
 
+        var json: OrderedJSON {
+            var fields: [(String, OrderedJSON)] = [("id", .integer(id)), ("parent", parent.map(OrderedJSON.integer) ?? .null)]
+            if parent != nil {
+                fields += [
+                    ("format", .number(format)), ("tool_calls", .integer(toolCalls)),
+                    ("model_tokens", .integer(modelTokens)), ("entropy_sum", .number(entropySum)),
+                ]
+            }
+            if let outcome { fields.append(("outcome", .integer(outcome))) }
+            if let tokenIDs { fields.append(("token_ids", .integers(tokenIDs))) }
+            if let logprobs { fields.append(("logprobs", .numbers(logprobs))) }
+            if let contextIDs { fields.append(("context_ids", .integers(contextIDs))) }
+            if let policyVersion { fields.append(("policy_version", .unsigned(policyVersion))) }
+            return .object(fields)
+        }
+
         /// Writes the node; `parent: null` is spelled out at the root, absent token data is omitted.
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -121,7 +137,8 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
         case nodes
     }
 
-    /// Reads trees, one per line (blank lines skipped); `file` names errors.
+    /// Reads trees, one per line (blank lines skipped), each checked against the contract
+    /// (`TreeIndex`); `file` names errors.
     ///
     /// Throws `CoordinatorError.invalidTree` as `file:line: problem`.
     public static func readJSONL(_ text: String, file: String) throws -> [RolloutTreeRecord] {
@@ -131,17 +148,25 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             do {
-                trees.append(try decoder.decode(RolloutTreeRecord.self, from: Data(line.utf8)))
+                let tree = try decoder.decode(RolloutTreeRecord.self, from: Data(line.utf8))
+                _ = try TreeIndex(tree)
+                trees.append(tree)
             } catch let error as DecodingError {
                 throw CoordinatorError(.invalidTree, "\(file):\(offset + 1): \(Self.describe(error))")
+            } catch let error as CoordinatorError {
+                throw CoordinatorError(.invalidTree, "\(file):\(offset + 1): \(error.message)")
             }
         }
         return trees
     }
 
-    /// One JSON line of the tree (no trailing newline).
-    public func jsonLine() throws -> String {
-        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    /// One JSON line of the tree (no trailing newline), keys in DESIGN.md's order: what
+    /// `run_dir/trees/` holds and `readJSONL` reads back.
+    public func jsonLine() -> String {
+        var fields: [(String, OrderedJSON)] = [("task_id", .string(taskID)), ("task_type", .string(taskType))]
+        if let policyVersion { fields.append(("policy_version", .unsigned(policyVersion))) }
+        fields.append(("nodes", .array(nodes.map(\.json))))
+        return OrderedJSON.object(fields).text
     }
 
     private static func describe(_ error: DecodingError) -> String {

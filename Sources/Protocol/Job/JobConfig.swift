@@ -103,8 +103,27 @@ public struct JobConfig: Encodable, Sendable, Equatable {
     }
 
     /// The job as YAML text: every key with its value, defaults included; reads back equal.
+    ///
+    /// Numbers are written in Swift's shortest round-trip form (`0.9`, `1e-06`) rather than the
+    /// encoder's `9e-1`, so the job as run reads like the file a person wrote.
     public func yamlText() throws -> String {
-        try YAMLEncoder().encode(self)
+        let encoded = try YAMLEncoder().encode(self)
+        guard let node = try Yams.compose(yaml: encoded) else { return encoded }
+        return try Yams.serialize(node: Self.plainNumbers(node))
+    }
+
+    private static func plainNumbers(_ node: Node) -> Node {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.style == .plain, node.int == nil, let value = node.float, value.isFinite else { return node }
+            return Node("\(value)")
+        case .mapping(let mapping):
+            return Node(mapping.map { ($0.key, plainNumbers($0.value)) }, mapping.tag, mapping.style)
+        case .sequence(let sequence):
+            return Node(sequence.map(plainNumbers), sequence.tag, sequence.style)
+        case .alias:
+            return node
+        }
     }
 
     private static func line(of error: YamlError) -> Int? {

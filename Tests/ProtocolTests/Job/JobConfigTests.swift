@@ -84,6 +84,12 @@ import Testing
         let again = try JobConfig(yaml: text, file: "run/job.yaml")
         #expect(again == job)
         #expect(try again.yamlText() == text)
+        #expect(text.contains("gamma: 0.95\n") && text.contains("tolerance: 0.001\n"))
+
+        var numeric = JobConfig()
+        numeric.name = "1e3"
+        numeric.systemPrompt = "0.5"
+        #expect(try JobConfig(yaml: numeric.yamlText(), requirement: .signalOnly) == numeric)
     }
 
     @Test func signalOnlyFileLoadsWithoutModelOrTaskSets() throws {
