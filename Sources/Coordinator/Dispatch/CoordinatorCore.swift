@@ -88,6 +88,9 @@ public struct CoordinatorCore {
     private var lastHeartbeatSent: Double = -.infinity
     private let nextBatch: () -> [RolloutRequest]
     private var jobCompleteSent = false
+    /// Monotonic times of the first dispatch and the latest accepted result.
+    public private(set) var firstDispatchAt: Double?
+    public private(set) var lastResultAt: Double?
     /// Dispatch-to-result seconds of the most recent results (at most `latencyWindow`).
     public private(set) var recentLatencies: [Double] = []
     let latencyWindow = 4096
@@ -270,6 +273,7 @@ public struct CoordinatorCore {
         queue.removeAll { $0 == id }
         finished.insert(id)
         counters.results += 1
+        lastResultAt = now
         if let sent = state.dispatchedAt {
             if recentLatencies.count == latencyWindow { recentLatencies.removeFirst(latencyWindow / 2) }
             recentLatencies.append(now - sent)
@@ -368,6 +372,7 @@ public struct CoordinatorCore {
             worker.assigned.insert(id)
             registry[worker.id] = worker
             counters.dispatched += 1
+            if firstDispatchAt == nil { firstDispatchAt = now }
             actions.append(.send(to: worker.identity, .rolloutRequest(state.request)))
         }
         return actions

@@ -11,58 +11,63 @@ enum OrderedJSON {
 
     /// Compact JSON text. Doubles use Swift's shortest round-trip form; non-finite ones become null.
     var text: String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
         write(to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String) {
+    // Written into bytes rather than a String: batch files hold tens of thousands of numbers, and
+    // byte appends avoid String's per-append bookkeeping.
+    private func write(to out: inout [UInt8]) {
         switch self {
         case .object(let pairs):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (position, (key, value)) in pairs.enumerated() {
-                if position > 0 { out += ", " }
+                if position > 0 { out.append(contentsOf: ", ".utf8) }
                 Self.writeString(key, to: &out)
-                out += ": "
+                out.append(contentsOf: ": ".utf8)
                 value.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (position, item) in items.enumerated() {
-                if position > 0 { out += ", " }
+                if position > 0 { out.append(contentsOf: ", ".utf8) }
                 item.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .string(let value):
             Self.writeString(value, to: &out)
         case .number(let value):
-            out += value.isFinite ? "\(value)" : "null"
+            out.append(contentsOf: (value.isFinite ? value.description : "null").utf8)
         case .integer(let value):
-            out += String(value)
+            out.append(contentsOf: value.description.utf8)
         case .unsigned(let value):
-            out += String(value)
+            out.append(contentsOf: value.description.utf8)
         case .null:
-            out += "null"
+            out.append(contentsOf: "null".utf8)
         }
     }
 
-    private static func writeString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    private static func writeString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+            case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+            case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
+            case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
+            case 0..<0x20:
+                let hex = String(byte, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default:
+                // Multi-byte UTF-8 sequences pass through unchanged: JSON text is UTF-8.
+                out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -54,6 +54,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var rolloutsPerS: Double
         /// Sum of the workers' reported generation rates.
         public var tokensPerS: Double
+        /// Seconds from the first dispatch to the latest result: the span the results took.
+        public var activeS: Double
         /// Median and 99th percentile of dispatch-to-result time of recent requests, seconds.
         public var requestLatencyP50S: Double?
         public var requestLatencyP99S: Double?

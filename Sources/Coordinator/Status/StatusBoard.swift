@@ -72,6 +72,7 @@ struct StatusBoard {
             workers: workers,
             rates: .init(
                 rolloutsPerS: rate, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerS },
+                activeS: core.firstDispatchAt.flatMap { first in core.lastResultAt.map { $0 - first } } ?? 0,
                 requestLatencyP50S: Percentile.of(core.recentLatencies, 0.5),
                 requestLatencyP99S: Percentile.of(core.recentLatencies, 0.99)),
             counters: .init(

@@ -44,6 +44,9 @@ public final class WorkerNode: Sendable {
     private let backend: any PolicyBackend
     private let logger: Logger
     private let mailbox = Mailbox<LocalEvent>()
+    /// Backend calls run here, never on the transport thread; at most `slots` at once because
+    /// the session never starts more. Its threads are reused from request to request.
+    private let rolloutQueue = DispatchQueue(label: "arbor.rollout", qos: .userInitiated, attributes: .concurrent)
 
     public init(options: Options, backend: any PolicyBackend, logger: Logger) {
         self.options = options
@@ -182,7 +185,7 @@ public final class WorkerNode: Sendable {
     private func startRollout(_ request: RolloutRequest, flag: CancellationFlag) {
         let backend = self.backend
         let mailbox = self.mailbox
-        let thread = Thread {
+        rolloutQueue.async {
             do {
                 let result = try backend.rollout(request, cancellation: flag)
                 mailbox.post(.finished(result))
@@ -192,8 +195,6 @@ public final class WorkerNode: Sendable {
                 mailbox.post(.failed(requestID: request.requestID, message: "\(error)"))
             }
         }
-        thread.name = "arbor-rollout"
-        thread.start()
     }
 
     private func startPolicyLoad(version: UInt64, path: String) {
