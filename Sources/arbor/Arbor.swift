@@ -9,6 +9,15 @@ struct Arbor: AsyncParsableCommand {
         discussion: """
             Start a local cluster with `arbor run --config job.yaml --workers 2 --run-dir runs/demo`.
             """,
-        subcommands: [ModelCommand.self]
+        subcommands: [ModelCommand.self, BenchCommand.self]
     )
+}
+
+/// `arbor bench`: throughput measurements beside a reference run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure a part of Arbor beside a reference implementation.",
+        discussion: "Example: arbor bench engine --json",
+        subcommands: [BenchEngineCommand.self])
 }
