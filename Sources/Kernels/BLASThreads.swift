@@ -11,4 +11,11 @@ public enum BLASThreads {
 
     /// The number of threads OpenBLAS currently uses.
     public static var current: Int { Int(openblas_get_num_threads()) }
+
+    /// The CPU kernel family OpenBLAS picked at load (`Haswell`, `SkylakeX`, or `Prescott` when it
+    /// did not recognise the CPU and fell back to SSE3 kernels, ~8× slower on AVX-512 machines).
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
 }

@@ -15,6 +15,12 @@ public enum Gemm {
         accumulate: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
+        if m == 1 {
+            // One row: y = alpha·B·a (+ y) is a matrix-vector product; OpenBLAS 0.3.21's sgemm
+            // would still pack B for it.
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, 1, accumulate ? 1 : 0, c, 1)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
             alpha, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))

@@ -79,13 +79,16 @@ public final class GroupedQueryAttention {
             let n = block.tokenCount
             for kv in 0..<g.kvHeads {
                 if block.readers.count == 1 {
+                    // A private block: too small for sgemm's call and packing overhead.
                     let row = plan.readerRows[block.readers.lowerBound]
                     let start = plan.readerStarts[block.readers.lowerBound]
-                    Gemm.multiplyTransposed(
-                        queries + row * g.queryStride + kv * groupFloats, lda: g.headDim,
-                        keys + kv * g.headDim, ldb: g.kvStride,
-                        into: s + (row * g.heads + kv * g.groupSize) * stride + start, ldc: stride,
-                        m: g.groupSize, n: n, k: g.headDim, alpha: scale)
+                    for h in 0..<g.groupSize {
+                        let q = queries + row * g.queryStride + (kv * g.groupSize + h) * g.headDim
+                        let target = s + (row * g.heads + kv * g.groupSize + h) * stride + start
+                        for t in 0..<n {
+                            target[t] = scale * Self.dot(q, keys + t * g.kvStride + kv * g.headDim, count: g.headDim)
+                        }
+                    }
                     continue
                 }
                 for (i, reader) in block.readers.enumerated() {
@@ -126,11 +129,13 @@ public final class GroupedQueryAttention {
                 if block.readers.count == 1 {
                     let row = plan.readerRows[block.readers.lowerBound]
                     let start = plan.readerStarts[block.readers.lowerBound]
-                    Gemm.multiply(
-                        s + (row * g.heads + kv * g.groupSize) * stride + start, lda: stride,
-                        values + kv * g.headDim, ldb: g.kvStride,
-                        into: out + row * g.queryStride + kv * groupFloats, ldc: g.headDim,
-                        m: g.groupSize, n: g.headDim, k: n, accumulate: true)
+                    for h in 0..<g.groupSize {
+                        let weights = s + (row * g.heads + kv * g.groupSize + h) * stride + start
+                        let target = out + row * g.queryStride + (kv * g.groupSize + h) * g.headDim
+                        for t in 0..<n where weights[t] != 0 {
+                            Self.addScaled(values + t * g.kvStride + kv * g.headDim, weights[t], into: target, count: g.headDim)
+                        }
+                    }
                     continue
                 }
                 for (i, reader) in block.readers.enumerated() {
@@ -151,6 +156,30 @@ public final class GroupedQueryAttention {
                 }
             }
         }
+    }
+
+    /// Σ a[i]·b[i] over `count` floats, in 8 lanes.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// y += w · x over `count` floats.
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, _ w: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += w * x[i] }
     }
 
     /// Reference: one query row (heads·headDim) over `length` contiguous cached tokens

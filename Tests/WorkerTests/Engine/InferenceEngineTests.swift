@@ -105,3 +105,30 @@ struct InferenceEngineTests {
         #expect(kilobytes < 1 << 20, "VmRSS \(kilobytes) kB")
     }
 }
+
+@Suite("InferenceEngine generation", .serialized)
+struct InferenceEngineGenerationTests {
+    @Test("generate runs branches together until each stops, then tool tokens append")
+    func generateAndAppend() throws {
+        guard let model = SharedModel.model,
+            let entry = InferenceEngineTests.references.first(where: { $0.name == "chat" })
+        else { return }
+        let engine = InferenceEngine(model: model)
+        let root = try engine.createSequence(prompt: entry.ids)
+        let branches = try (0..<4).map { _ in try engine.fork(root) }
+        var generator = SeededRandom(seed: 11)
+        let stop = StopCriteria(maxTokens: 12, tokenIDs: [2])
+        let steps = try engine.generate(branches, sampling: SamplingParameters(temperature: 1, topP: 0.95), stop: stop, using: &generator)
+        for (branch, step) in zip(branches, steps) {
+            #expect(!step.tokens.isEmpty && step.tokens.count <= 12)
+            #expect(step.finish == .maxTokens ? step.tokens.count == 12 : step.ids.last == 2)
+            #expect(engine.tokens(of: branch) == entry.ids + step.ids)
+        }
+        try engine.append(branches[0], tokens: [198, 1, 4093])
+        #expect(engine.tokens(of: branches[0]) == entry.ids + steps[0].ids + [198, 1, 4093])
+        var replay = SeededRandom(seed: 11)
+        let again = try (0..<4).map { _ in try engine.fork(root) }
+        let second = try engine.generate(again, sampling: SamplingParameters(temperature: 1, topP: 0.95), stop: stop, using: &replay)
+        #expect(second.map(\.ids) == steps.map(\.ids))
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+extension EngineBenchmark {
+    /// The benchmark's chat prompt (≈ 300 tokens: system prompt, tool description, user turn),
+    /// encoded with the model's own tokenizer and ChatML template.
+    public static func chatPrompt(file: GGUFFile) throws -> [Int] {
+        let template = try ChatTemplate(tokenizer: Tokenizer(gguf: file))
+        let tools = """
+            You can call tools. To call one, answer with <tool_call>{"name": NAME, "arguments": {...}}</tool_call>.
+            Available tools:
+            - python: runs a Python 3 program in a sandbox and returns its standard output. Arguments: {"code": string}.
+            - search: looks up passages in a local encyclopedia. Arguments: {"query": string, "top_k": integer}.
+            - calculator: evaluates an arithmetic expression exactly. Arguments: {"expression": string}.
+            Use a tool whenever a computation or a fact is needed, then give the final answer in one sentence.
+            """
+        let question = """
+            A farmer has a rectangular field that is 348 metres long and 217 metres wide. She wants to \
+            fence it completely, leaving a single gate 4 metres wide, and the fencing costs 12.75 dollars per \
+            metre. She also plans to plant apple trees on a square grid with 6 metres between neighbouring \
+            trees, keeping 3 metres clear along every edge of the field. How much will the fencing cost, how \
+            many trees can she plant, and which river flows closest to the town of Hereford in England? Explain \
+            each step briefly, check the arithmetic with a tool, and look the river up before answering.
+            """
+        let ids = template.encodePrompt(
+            [ChatMessage(.system, ChatTemplate.smolLM2SystemPrompt + "\n" + tools), ChatMessage(.user, question)])
+        return ids.map(Int.init)
+    }
+
+    /// The figures side by side: a table, or with `json` one object
+    /// `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "decode_tok_s": {"16": {"arbor": x, "llamacpp": y}, …}}`.
+    public static func report(arbor: Result, llamacpp: LlamaCppReference.Result?, branches: [Int], json: Bool) -> String {
+        if json {
+            func pair(_ a: Double?, _ b: Double?) -> String {
+                let f: (Double?) -> String = { $0.map { String(format: "%.1f", $0) } ?? "null" }
+                return "{\"arbor\": \(f(a)), \"llamacpp\": \(f(b))}"
+            }
+            let decode = branches.map { "\"\($0)\": " + pair(arbor.decodeTokensPerSecond[$0], llamacpp?.decode_tok_s[String($0)]) }
+            return "{\"prefill_tok_s\": \(pair(arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s)), "
+                + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}}"
+        }
+        func row(_ name: String, _ a: Double?, _ b: Double?) -> String {
+            let ratio = (a != nil && b != nil && b! > 0) ? String(format: "%.2fx", a! / b!) : "-"
+            return name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + String(format: "%12.1f", a ?? .nan) + (b.map { String(format: "%12.1f", $0) } ?? "           -")
+                + "  " + ratio
+        }
+        var lines = ["tok/s".padding(toLength: 14, withPad: " ", startingAt: 0) + "       arbor    llama.cpp  ratio"]
+        lines.append(row("prefill", arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s))
+        for b in branches {
+            lines.append(row("decode B=\(b)", arbor.decodeTokensPerSecond[b], llamacpp?.decode_tok_s[String(b)]))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Kernels
+
+/// Throughput of the built-in engine on the shapes a rollout tree produces: prefill of one chat
+/// prompt, then aggregate decode of B branches forked from it, all decoded in one batch per step.
+///
+/// The measurement methodology is shared with scripts/bench-llamacpp.py, which measures llama.cpp
+/// on the same GGUF, prompt ids, thread count and step count, so `arbor bench engine` can print
+/// the two side by side.
+public struct EngineBenchmark: Sendable {
+    /// What to run.
+    public struct Settings: Sendable {
+        /// Prompt token ids (≈ 300 for the standard run).
+        public var prompt: [Int]
+        /// Branch counts to decode.
+        public var branches: [Int] = [1, 4, 8, 16, 32]
+        /// Sampled steps per branch.
+        public var steps: Int = 64
+        /// Prefill repetitions; the best is reported (the first warms caches).
+        public var prefillRepeats: Int = 3
+        /// OpenBLAS threads.
+        public var threads: Int = 2
+        /// Sampling seed.
+        public var seed: UInt64 = 0
+
+        /// Settings for `prompt`; the rest default to the standard run.
+        public init(prompt: [Int]) {
+            self.prompt = prompt
+        }
+    }
+
+    /// Measured throughput.
+    public struct Result: Sendable, Codable {
+        /// Prompt tokens per second of prefill.
+        public var prefillTokensPerSecond: Double
+        /// Aggregate sampled tokens per second (B × steps / time) for each B.
+        public var decodeTokensPerSecond: [Int: Double]
+    }
+
+    /// The model to measure.
+    public let model: LlamaModel
+
+    /// A benchmark of `model`.
+    public init(model: LlamaModel) {
+        self.model = model
+    }
+
+    /// Runs the prefill and decode measurements; `progress` receives one line per phase.
+    /// Throws what the engine throws (a prompt id outside the vocabulary, for instance).
+    public func run(_ settings: Settings, progress: (String) -> Void = { _ in }) throws -> Result {
+        var options = EngineOptions()
+        options.threads = settings.threads
+        let engine = InferenceEngine(model: model, options: options)
+        var best = Double.infinity
+        for _ in 0..<max(1, settings.prefillRepeats) {
+            let start = DispatchTime.now()
+            let sequence = try engine.createSequence(prompt: settings.prompt)
+            best = min(best, seconds(since: start))
+            engine.release(sequence)
+        }
+        let prefill = Double(settings.prompt.count) / best
+        progress(String(format: "prefill: %d tokens, %.1f tok/s", settings.prompt.count, prefill))
+
+        var decode: [Int: Double] = [:]
+        var generator = SeededRandom(seed: settings.seed)
+        for b in settings.branches {
+            let root = try engine.createSequence(prompt: settings.prompt)
+            let branches = try (0..<b).map { _ in try engine.fork(root) }
+            let start = DispatchTime.now()
+            for _ in 0..<settings.steps {
+                _ = try engine.step(branches, sampling: SamplingParameters(temperature: 1), using: &generator)
+            }
+            let elapsed = seconds(since: start)
+            decode[b] = Double(b * settings.steps) / elapsed
+            for branch in branches { engine.release(branch) }
+            engine.release(root)
+            progress(String(format: "decode B=%d: %d steps, %.1f tok/s", b, settings.steps, decode[b]!))
+        }
+        return Result(prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode)
+    }
+
+    private func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Runs llama.cpp (through llama-cpp-python) on the benchmark's shapes, for side-by-side figures.
+///
+/// The package is installed on first use into a virtual environment (default `.venv-bench/`,
+/// gitignored) with the ordinary `pip`; building it from source takes several minutes on two
+/// cores, once. The measuring script is `scripts/bench-llamacpp.py`.
+public struct LlamaCppReference: Sendable {
+    /// The llama-cpp-python release measured (the one the SmolLM2 fixtures were made with).
+    public static let package = "llama-cpp-python==0.3.36"
+
+    /// Where the virtual environment lives.
+    public var venv: String
+    /// The measuring script.
+    public var script: String
+
+    /// A reference run using `venv` and `script` (paths relative to the working directory).
+    public init(venv: String = ".venv-bench", script: String = "scripts/bench-llamacpp.py") {
+        self.venv = venv
+        self.script = script
+    }
+
+    /// llama.cpp's figures: prompt tok/s and aggregate decode tok/s per branch count.
+    public struct Result: Sendable, Decodable {
+        /// Prefill tokens per second.
+        public var prefill_tok_s: Double
+        /// Aggregate decode tokens per second, keyed by branch count as a string.
+        public var decode_tok_s: [String: Double]
+    }
+
+    /// Installs llama-cpp-python into the venv unless it imports already. `progress` gets a line
+    /// before the (long) install. Throws `.io` when python, venv creation or pip fails.
+    public func ensureInstalled(progress: (String) -> Void) throws {
+        let python = "\(venv)/bin/python"
+        if FileManager.default.fileExists(atPath: python),
+            (try? Self.execute(python, ["-c", "import llama_cpp, numpy"], quiet: true)) == 0
+        {
+            return
+        }
+        progress("installing \(Self.package) into \(venv) (builds llama.cpp from source; several minutes, once)")
+        if !FileManager.default.fileExists(atPath: python) {
+            guard try Self.execute("/usr/bin/env", ["python3", "-m", "venv", venv], quiet: false) == 0 else {
+                throw WorkerError(.io, "could not create the virtual environment \(venv) with python3 -m venv")
+            }
+        }
+        guard try Self.execute(python, ["-m", "pip", "install", "-q", Self.package, "numpy"], quiet: false) == 0 else {
+            throw WorkerError(.io, "pip could not install \(Self.package) into \(venv)")
+        }
+    }
+
+    /// Measures llama.cpp on `model` with the same prompt ids, branch counts, steps and threads.
+    public func run(
+        model: String, prompt: [Int], branches: [Int], steps: Int, threads: Int
+    ) throws -> Result {
+        let idsFile = FileManager.default.temporaryDirectory.appendingPathComponent("arbor-bench-ids-\(getpid()).json")
+        try Data(("[" + prompt.map(String.init).joined(separator: ",") + "]").utf8).write(to: idsFile)
+        defer { try? FileManager.default.removeItem(at: idsFile) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(venv)/bin/python")
+        process.arguments = [
+            script, "--model", model, "--ids-file", idsFile.path,
+            "--branches", branches.map(String.init).joined(separator: ","),
+            "--steps", String(steps), "--threads", String(threads),
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self)
+            .split(separator: "\n").last
+        else {
+            throw WorkerError(.io, "\(script) exited with status \(process.terminationStatus)")
+        }
+        do {
+            return try JSONDecoder().decode(Result.self, from: Data(line.utf8))
+        } catch {
+            throw WorkerError(.io, "\(script) printed something other than its JSON result: \(line.prefix(200))")
+        }
+    }
+
+    private static func execute(_ path: String, _ arguments: [String], quiet: Bool) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if quiet {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        } else {
+            process.standardOutput = FileHandle.standardError
+        }
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
