@@ -72,7 +72,7 @@ public struct ToolBenchmark: Sendable {
 
         progress("bare python3 -c pass")
         rows.append(try measure("bare python3 -c pass") {
-            try SandboxProcess.spawn([settings.interpreter, "-c", "pass"], environment: ["PATH=/usr/bin:/bin"])
+            try SandboxSpawner.shared.spawn([settings.interpreter, "-c", "pass"], environment: ["PATH=/usr/bin:/bin"])
                 .run(input: [], timeout: 10, outputCap: 4096, killAfterBytes: 1 << 20)
         })
         if let bwrap = tool.pool.command.bubblewrap {
@@ -80,12 +80,12 @@ public struct ToolBenchmark: Sendable {
             let argv = tool.pool.command.arguments(workDirectory: "/tmp").argv
             let prefix = Array(argv.prefix { $0 != "--" }) + ["--"]
             rows.append(try measure("bare bwrap + /usr/bin/true") {
-                try SandboxProcess.spawn(prefix + ["/usr/bin/true"], environment: ["PATH=/usr/bin:/bin"])
+                try SandboxSpawner.shared.spawn(prefix + ["/usr/bin/true"], environment: ["PATH=/usr/bin:/bin"])
                     .run(input: [], timeout: 10, outputCap: 4096, killAfterBytes: 1 << 20)
             })
             progress("bare bwrap + python3 -c pass")
             rows.append(try measure("bare bwrap + python3 -c pass") {
-                try SandboxProcess.spawn(prefix + [settings.interpreter, "-c", "pass"], environment: [])
+                try SandboxSpawner.shared.spawn(prefix + [settings.interpreter, "-c", "pass"], environment: [])
                     .run(input: [], timeout: 10, outputCap: 4096, killAfterBytes: 1 << 20)
             })
             _ = bwrap
@@ -134,7 +134,7 @@ public struct ToolBenchmark: Sendable {
             let outcome = try body()
             samples.append(Self.seconds(start.duration(to: .now)) * 1000)
             guard outcome.exitStatus == 0 else {
-                throw ToolError(.toolFailed, "\(name): the benchmark command failed: \(outcome.output.prefix(300))")
+                throw ToolError(.toolFailed, "\(name): the benchmark command failed (exit \(outcome.exitStatus.map(String.init) ?? "-"), signal \(outcome.signal.map(String.init) ?? "-"), timed out \(outcome.timedOut)): \(outcome.output.prefix(300))")
             }
         }
         samples.sort()

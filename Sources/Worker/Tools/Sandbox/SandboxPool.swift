@@ -44,7 +44,7 @@ final class SandboxPool: Sendable {
             try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         }
         let (argv, environment) = command.arguments(workDirectory: workDirectory)
-        let process = try SandboxProcess.spawn(argv, environment: environment)
+        let process = try SandboxSpawner.shared.spawn(argv, environment: environment)
         if !command.isSandboxed {
             process.onReap = { [workDirectory] in try? FileManager.default.removeItem(atPath: workDirectory) }
         }
