@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // MARK: - System-library shims (module maps only)
@@ -50,6 +52,9 @@ let package = Package(
             dependencies: [
                 "ArborProtocol", "Kernels",
                 .product(name: "Logging", package: "swift-log"),
+                /// MCP servers as tools (stdio transport); SystemPackage for its file descriptors.
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: optimizedNumerics),
         .target(
@@ -67,6 +72,7 @@ let package = Package(
                 "Worker", "Coordinator", "ArborProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]),
 
         // MARK: - Tests

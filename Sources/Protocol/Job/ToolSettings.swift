@@ -229,13 +229,14 @@ private struct AnyKey: CodingKey {
 /// The dotted path of `key` under the decoder's position: `tools.python.timeout`.
 private func keyPath(_ decoder: any Decoder, _ key: String) -> String {
     var path = ""
-    for component in decoder.codingPath.map(\.stringValue) + [key] {
-        if let index = Int(component) {
+    for component in decoder.codingPath {
+        if let index = component.intValue {
             path += "[\(index)]"
         } else {
-            path += path.isEmpty ? component : "." + component
+            path += path.isEmpty ? component.stringValue : "." + component.stringValue
         }
     }
+    path += path.isEmpty ? key : "." + key
     return path
 }
 

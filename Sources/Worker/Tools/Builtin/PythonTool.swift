@@ -10,7 +10,10 @@ import Foundation
 /// Thread-safe; each call blocks one dedicated thread while its sandbox runs.
 public final class PythonTool: Tool {
     /// Name, description and `{"code": string}` schema.
-    public let spec = ToolSpec(
+    public let spec = PythonTool.specification
+
+    /// The python tool's spec (also listed when the sandbox is unavailable).
+    static let specification = ToolSpec(
         name: "python",
         description: "Run a Python 3 program in a fresh sandbox and return what it prints (stdout and stderr). "
             + "No network; only /tmp is writable; state is not kept between calls. Use print() to show results.",

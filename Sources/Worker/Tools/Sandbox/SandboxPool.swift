@@ -5,12 +5,19 @@ import Synchronization
 /// Python sandboxes spawned ahead of demand: each waits, already set up, for one program on stdin.
 ///
 /// `take()` hands out a waiting sandbox (or spawns one when none is ready) and spawns its
-/// replacement at once, so a call never pays for the interpreter start-up; every call still gets
-/// a fresh process that exits with it, so nothing leaks between calls. Thread-safe.
+/// replacement on another thread, so a call pays neither for the spawn nor for the interpreter
+/// start-up; every call still gets a fresh process that exits with it, so nothing leaks between
+/// calls. Thread-safe.
 final class SandboxPool: Sendable {
+    private struct State {
+        var ready: [SandboxProcess] = []
+        /// Spawns reserved but not finished, so concurrent refills never overfill the pool.
+        var pending = 0
+    }
+
     let command: SandboxCommand
     let size: Int
-    private let ready = Mutex<[SandboxProcess]>([])
+    private let state = Mutex(State())
 
     /// A pool of `size` (≥ 0; 0 = always spawn on demand) sandboxes made by `command`; fills it.
     init(command: SandboxCommand, size: Int) {
@@ -19,11 +26,11 @@ final class SandboxPool: Sendable {
         refill()
     }
 
-    /// A sandbox waiting for its program; throws `ToolError(.sandboxUnavailable)` when none can be
-    /// spawned.
+    /// A sandbox waiting for its program; throws `ToolError(.sandboxUnavailable)` when none is
+    /// waiting and none can be spawned.
     func take() throws -> SandboxProcess {
-        let waiting = ready.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-        refill()
+        let waiting = state.withLock { $0.ready.isEmpty ? nil : $0.ready.removeFirst() }
+        if size > 0 { Thread.detachNewThread { [self] in refill() } }
         if let waiting { return waiting }
         return try spawn()
     }
@@ -37,24 +44,35 @@ final class SandboxPool: Sendable {
             try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         }
         let (argv, environment) = command.arguments(workDirectory: workDirectory)
-        let process = try SandboxProcess.spawn(argv, environment: environment)
+        let process = try SandboxSpawner.shared.spawn(argv, environment: environment)
         if !command.isSandboxed {
             process.onReap = { [workDirectory] in try? FileManager.default.removeItem(atPath: workDirectory) }
         }
         return process
     }
 
-    /// Tops the pool up to `size`; spawn failures leave it short (the next `take` reports them).
+    /// Tops the pool up to `size`; a spawn failure leaves it short (the next `take` reports it).
     func refill() {
-        while ready.withLock({ $0.count < size }) {
-            guard let process = try? spawn() else { return }
-            ready.withLock { $0.append(process) }
+        while state.withLock({ state in
+            guard state.ready.count + state.pending < size else { return false }
+            state.pending += 1
+            return true
+        }) {
+            let process = try? spawn()
+            state.withLock { state in
+                state.pending -= 1
+                if let process { state.ready.append(process) }
+            }
+            if process == nil { return }
         }
     }
 
+    /// Sandboxes waiting now.
+    var readyCount: Int { state.withLock { $0.ready.count } }
+
     /// Kills the waiting sandboxes.
     func drain() {
-        let waiting = ready.withLock { pool in defer { pool.removeAll() }; return pool }
+        let waiting = state.withLock { state in defer { state.ready.removeAll() }; return state.ready }
         for process in waiting { process.kill() }
     }
 
