@@ -13,6 +13,10 @@ public struct CoordinatorCore {
     public enum Action: Equatable {
         /// Send a message to the worker behind a routing id.
         case send(to: Frame, Body)
+        /// Record a change in the run store (asynchronously; order preserved).
+        case persist(RunStore.Change)
+        /// Make a result durable, then acknowledge it to the worker behind the routing id.
+        case commitResult(RolloutResult, ackTo: Frame)
         /// Every request of a batch has its result (or failed for good): score and write it.
         case batchComplete(OpenBatch)
         /// A line for the log.
@@ -131,7 +135,33 @@ public struct CoordinatorCore {
 
     /// Opens batches up to the in-flight limit and dispatches; call once at start.
     public mutating func start(now: Double) -> [Action] {
-        openBatchesIfNeeded() + dispatch(now: now)
+        completeBatches() + dispatch(now: now)
+    }
+
+    /// Continues a job from its run store: written batches stay done, open batches come back
+    /// with their stored results, and their other requests are queued again. Call before `start`.
+    public mutating func restore(_ resumed: ResumedJob) {
+        batchesOpened = resumed.plannedBatches
+        batchesCompleted = resumed.writtenBatches
+        for (index, batch) in resumed.openBatches {
+            var open = OpenBatch(index: index, requestIDs: batch.map(\.requestID))
+            for var request in batch {
+                let id = request.requestID
+                open.taskTypes[id] = request.task.taskType
+                if let result = resumed.results[id] {
+                    open.results[id] = result
+                    finished.insert(id)
+                } else if let reason = resumed.failures[id] {
+                    open.failures[id] = reason
+                    finished.insert(id)
+                } else {
+                    request.attempt = UInt32((resumed.attempts[id] ?? 0) + 1)
+                    requests[id] = RequestState(request: request, batchIndex: index)
+                    queue.append(id)
+                }
+            }
+            openBatches[index] = open
+        }
     }
 
     /// A decoded message from the worker behind `identity`.
@@ -209,6 +239,14 @@ public struct CoordinatorCore {
         let stillHeld = Set(message.inFlightRequestIds)
         let lost = (before?.assigned ?? []).subtracting(stillHeld)
         worker.assigned = (before?.assigned ?? []).intersection(stillHeld)
+        // After a coordinator restart, requests the worker still works on are queued here: let it
+        // keep them instead of running them twice.
+        for id in stillHeld.sorted() where requests[id]?.workerID == nil && requests[id] != nil {
+            queue.removeAll { $0 == id }
+            requests[id]?.workerID = worker.id
+            requests[id]?.dispatchedAt = now
+            worker.assigned.insert(id)
+        }
         registry[worker.id] = worker
         var ack = RegisterAckMessage()
         ack.coordinatorID = settings.coordinatorID
@@ -260,16 +298,19 @@ public struct CoordinatorCore {
     private mutating func accept(_ result: RolloutResult, from worker: WorkerRecord, now: Double) -> [Action] {
         var worker = worker
         let id = result.requestID
-        var ack = Arbor_V1_ResultAck()
-        ack.requestID = id
-        // Acknowledge duplicates too, so the worker stops re-sending them.
-        var actions: [Action] = [.send(to: worker.identity, .resultAck(ack))]
+        var actions: [Action] = []
         worker.assigned.remove(id)
         registry[worker.id] = worker
         guard let state = requests.removeValue(forKey: id) else {
+            // A duplicate (or a result of a request this coordinator no longer tracks): the first
+            // copy is or will be durable, so acknowledge at once and the worker stops re-sending.
             if finished.contains(id) { counters.duplicates += 1 }
-            return actions + dispatch(now: now)
+            var ack = Arbor_V1_ResultAck()
+            ack.requestID = id
+            return [.send(to: worker.identity, .resultAck(ack))] + dispatch(now: now)
         }
+        // Committed before acknowledged: the worker keeps the result until the store has it.
+        actions.append(.commitResult(result, ackTo: worker.identity))
         queue.removeAll { $0 == id }
         finished.insert(id)
         counters.results += 1
@@ -300,7 +341,10 @@ public struct CoordinatorCore {
         finished.insert(id)
         counters.givenUp += 1
         openBatches[state.batchIndex]?.failures[id] = reason
-        return [.log(.error, "request \(id) given up after \(state.request.attempt) attempt(s): \(reason)")] + completeBatches()
+        return [
+            .persist(.gaveUp(requestID: id, reason: reason)),
+            .log(.error, "request \(id) given up after \(state.request.attempt) attempt(s): \(reason)"),
+        ] + completeBatches()
     }
 
     /// Emits complete batches in index order (batch files appear in order), then opens more.
@@ -374,6 +418,8 @@ public struct CoordinatorCore {
             counters.dispatched += 1
             if firstDispatchAt == nil { firstDispatchAt = now }
             actions.append(.send(to: worker.identity, .rolloutRequest(state.request)))
+            actions.append(
+                .persist(.dispatched(requestID: id, attempt: state.request.attempt, workerID: worker.id)))
         }
         return actions
     }

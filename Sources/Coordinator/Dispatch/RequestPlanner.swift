@@ -1,4 +1,5 @@
 import ArborProtocol
+import Foundation
 
 /// Turns sampled tasks into rollout requests: ids, the task as the worker sees it, the tree
 /// shape and sampling settings of the job.
@@ -9,12 +10,30 @@ public struct RequestPlanner: Sendable {
     public let config: JobConfig
     public let catalog: TaskCatalog
     private var sampler: TaskBalancedSampler
-    private var batchesPlanned = 0
+    /// Batches planned so far; the last one planned has this index.
+    public private(set) var batchesPlanned = 0
 
     public init(config: JobConfig, catalog: TaskCatalog) throws {
         self.config = config
         self.catalog = catalog
         self.sampler = try TaskBalancedSampler(config: config, catalog: catalog)
+    }
+
+    /// The sampler's state as JSON, stored with every planned batch so a restart resumes it.
+    public var samplerStateData: Data {
+        (try? JSONEncoder().encode(sampler.state)) ?? Data()
+    }
+
+    /// Continues after `batchesPlanned` batches from a stored sampler state.
+    public mutating func resume(samplerState: Data, batchesPlanned: Int) throws {
+        let state: TaskBalancedSampler.State
+        do {
+            state = try JSONDecoder().decode(TaskBalancedSampler.State.self, from: samplerState)
+        } catch {
+            throw CoordinatorError(.io, "the run store's sampler state does not decode", cause: "\(error)")
+        }
+        sampler = try TaskBalancedSampler(config: config, catalog: catalog, state: state)
+        self.batchesPlanned = batchesPlanned
     }
 
     /// The requests of the next batch.

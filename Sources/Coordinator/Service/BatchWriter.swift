@@ -14,13 +14,17 @@ final class BatchWriter: @unchecked Sendable {
     private let runDirectory: URL
     private let config: JobConfig
     private let logger: Logger
+    private let store: RunStore
     /// Touched only on `queue`.
     private var aepo = AEPOState()
 
-    init(runDirectory: URL, config: JobConfig, logger: Logger) throws {
+    /// `aepoState` is the state after the last batch already written (a resumed job).
+    init(runDirectory: URL, config: JobConfig, store: RunStore, aepoState: Data?, logger: Logger) throws {
         self.runDirectory = runDirectory
         self.config = config
         self.logger = logger
+        self.store = store
+        if let aepoState, let state = try? JSONDecoder().decode(AEPOState.self, from: aepoState) { aepo = state }
         let manager = FileManager.default
         do {
             for folder in ["batches", "trees"] {
@@ -64,6 +68,9 @@ final class BatchWriter: @unchecked Sendable {
         try Self.writeAtomically(
             rowLines.joined(separator: "\n") + (rowLines.isEmpty ? "" : "\n"),
             to: runDirectory.appendingPathComponent("batches/" + name))
+        // Marked written after both files are in place: a crash in between rewrites the same
+        // files (same results, same AEPO state in), which leaves each batch file exactly once.
+        try store.markWritten(batch: batch.index, aepoState: try JSONEncoder().encode(aepo))
         return BatchSummary(batch: batch, results: results, signal: signal)
     }
 

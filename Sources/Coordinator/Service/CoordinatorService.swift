@@ -39,6 +39,8 @@ public final class CoordinatorService: Sendable {
     }
 
     enum LocalEvent: Sendable {
+        /// These results are durable: acknowledge them.
+        case committed([String])
         case batchWritten(BatchSummary)
         case batchFailed(index: Int, message: String)
         case shutdown(reason: String)
@@ -50,6 +52,10 @@ public final class CoordinatorService: Sendable {
     private let writer: BatchWriter
     private let planner: RequestPlanner
     private let jobYAML: String
+    private let store: RunStore
+    private let storeWriter: StoreWriter
+    /// What the run directory held when the coordinator started (empty for a new job).
+    private let resumed: ResumedJob
     /// The latest status, refreshed by the transport thread a few times a second.
     private let published = Mutex<JobStatus?>(nil)
 
@@ -62,10 +68,26 @@ public final class CoordinatorService: Sendable {
         self.options = options
         self.logger = logger
         let catalog = try TaskCatalog(config: options.config)
-        planner = try RequestPlanner(config: options.config, catalog: catalog)
         jobYAML = try options.config.yamlText()
-        writer = try BatchWriter(runDirectory: options.runDirectory, config: options.config, logger: logger)
+        try FileManager.default.createDirectory(at: options.runDirectory, withIntermediateDirectories: true)
+        store = try RunStore(path: options.runDirectory.appendingPathComponent("state.sqlite").path)
+        try store.bindJob(yaml: jobYAML)
+        resumed = try store.load()
+        var planner = try RequestPlanner(config: options.config, catalog: catalog)
+        if let state = resumed.samplerState {
+            try planner.resume(samplerState: state, batchesPlanned: resumed.plannedBatches)
+        }
+        self.planner = planner
+        writer = try BatchWriter(
+            runDirectory: options.runDirectory, config: options.config, store: store, aepoState: resumed.aepoState,
+            logger: logger)
         try writer.writeJobAsRun(jobYAML)
+        let mailbox = self.mailbox
+        storeWriter = StoreWriter(store: store, logger: logger) { mailbox.post(.committed($0)) }
+        if resumed.isResume {
+            logger.info(
+                "resuming \(options.config.name) from \(store.path): \(resumed.writtenBatches) batch(es) written, \(resumed.openBatches.count) open with \(resumed.results.count) result(s) kept")
+        }
     }
 
     /// Asks the coordinator to stop: workers are told to drain and the loop exits. Thread-safe.
@@ -104,13 +126,25 @@ public final class CoordinatorService: Sendable {
 
         var planner = self.planner
         let config = options.config
+        let storeWriter = self.storeWriter
         var core = CoordinatorCore(
             settings: .init(
                 coordinatorID: "coordinator-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))",
                 batchCount: config.batch.count, maxBatchesInFlight: config.batch.maxBatchesInFlight,
                 heartbeatInterval: Double(config.workers.heartbeatIntervalMs) / 1000,
                 heartbeatLiveness: config.workers.heartbeatLiveness, jobYAML: jobYAML),
-            now: Clock.now(), nextBatch: { planner.nextBatch() })
+            now: Clock.now(),
+            nextBatch: {
+                let batch = planner.nextBatch()
+                // The plan and the sampler state after it are durable before any of its results
+                // can be: the store writer commits in submission order.
+                storeWriter.submit(
+                    .batchPlanned(index: planner.batchesPlanned, requests: batch, samplerState: planner.samplerStateData))
+                return batch
+            })
+        core.restore(resumed)
+        /// Routing ids of workers whose results wait for their commit before the ack.
+        var awaitingAck: [String: Frame] = [:]
         var status = StatusBoard(config: config, startedAt: Date(), runDirectory: options.runDirectory.path)
         var stopping: (since: Double, reason: String)?
         var lastPublished = -Double.infinity
@@ -126,6 +160,11 @@ public final class CoordinatorService: Sendable {
                 switch action {
                 case .send(let identity, let body):
                     workers.send([identity, Wire.encode(body)])
+                case .persist(let change):
+                    storeWriter.submit(change)
+                case .commitResult(let result, let identity):
+                    awaitingAck[result.requestID] = identity
+                    storeWriter.submit(.result(result))
                 case .batchComplete(let batch):
                     status.batchClosed(batch)
                     writer.submit(batch) { [mailbox] outcome in
@@ -156,10 +195,21 @@ public final class CoordinatorService: Sendable {
                 let workersGone = core.registry.workers.isEmpty
                 if (written && (workersGone || Clock.now() - stop.since > options.drainGrace))
                     || (stop.reason != "job complete" && Clock.now() - stop.since > options.drainGrace) {
+                    storeWriter.flush()
+                    writer.finish()
+                    for event in mailbox.drain() {
+                        if case .committed(let ids) = event {
+                            for id in ids {
+                                guard let identity = awaitingAck.removeValue(forKey: id) else { continue }
+                                var ack = Arbor_V1_ResultAck()
+                                ack.requestID = id
+                                workers.send([identity, Wire.encode(.resultAck(ack))])
+                            }
+                        }
+                    }
                     workers.flush(timeout: 0.5)
                     workers.close()
                     control.close()
-                    writer.finish()
                     return status.snapshot(core: core, now: Clock.now(), phase: core.isJobComplete ? "complete" : "stopped")
                 }
             }
@@ -194,6 +244,13 @@ public final class CoordinatorService: Sendable {
             if ready[mailboxIndex].readable {
                 for event in mailbox.drain() {
                     switch event {
+                    case .committed(let ids):
+                        for id in ids {
+                            guard let identity = awaitingAck.removeValue(forKey: id) else { continue }
+                            var ack = Arbor_V1_ResultAck()
+                            ack.requestID = id
+                            workers.send([identity, Wire.encode(.resultAck(ack))])
+                        }
                     case .batchWritten(let summary):
                         status.batchWritten(summary)
                         logger.info("\(summary.logLine)")
