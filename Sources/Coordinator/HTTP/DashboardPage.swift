@@ -92,7 +92,7 @@ function lineChart(id, series, opts) {
   });
   if (opts.zero) ymin = Math.min(ymin, 0);
   if (xmax === xmin) { xmax = xmin + 1; }
-  if (ymax === ymin) { ymax = ymin + 1; }
+  if (ymax - ymin < 1e-6) { ymin -= 0.5; ymax += 0.5; }  // flat series (e.g. normalized advantages ~ 0)
   const sx = x => L + (x - xmin) / (xmax - xmin) * (W - L - R);
   const sy = y => T + (1 - (y - ymin) / (ymax - ymin)) * (H - T - B);
   const svg = el("svg", {viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": opts.label});
