@@ -24,6 +24,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Run directory for the job's state, batches and trees.")
     var runDir: String
 
+    @Option(help: "With --http: seconds the HTTP server keeps serving the final status after the job ends.")
+    var linger = 0.0
+
     @OptionGroup var endpoints: EndpointOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -34,10 +37,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var options = CoordinatorService.Options(
             config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
         options.drainGrace = 10
+        options.http = endpoints.http
+        options.httpLinger = linger
         let service = try CoordinatorService(options: options, logger: logger)
         let signals = onTerminationSignals { _ in service.shutdown(reason: "signal") }
         let status = try await service.run { endpoints in
             print("workers: \(endpoints.workers)\ncontrol: \(endpoints.control)")
+            if let http = endpoints.http { print("http: \(http)") }
             fflush(nil)
         }
         _ = signals

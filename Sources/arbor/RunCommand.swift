@@ -45,12 +45,13 @@ struct RunCommand: AsyncParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "arbor.run")
         let job = try JobConfig.load(path: config)
-        let service = try CoordinatorService(
-            options: .init(config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control),
-            logger: logger)
+        var options = CoordinatorService.Options(
+            config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
+        options.http = endpoints.http
+        let service = try CoordinatorService(options: options, logger: logger)
         let fleet = WorkerFleet(
             executable: CommandLine.executablePath, backend: backend ?? job.model.backend.rawValue, slots: slots,
-            logLevel: logging.logLevel)
+            logLevel: logging.logLevel, logFormat: logging.logFormat)
         let signals = onTerminationSignals { _ in
             service.shutdown(reason: "interrupted")
             fleet.terminateAll()
@@ -60,6 +61,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             status = try await service.run { endpoints in
                 logger.info("starting \(workers) worker(s) for \(endpoints.workers); status at \(endpoints.control)")
+                if let http = endpoints.http { logger.info("http: \(http)") }
                 fleet.start(count: workers, endpoint: endpoints.workers)
             }
         } catch {

@@ -9,15 +9,21 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show a running job's progress, queue, workers and rewards.",
         discussion: """
-            Asks the coordinator over its control socket. --json prints the documented status \
-            document (see the README) for scripts; --watch refreshes every --interval seconds.
+            Asks the coordinator over its control socket, or over HTTP with --url (the address \
+            given to `--http`; it also answers while the coordinator lingers after the job). \
+            --json prints the documented status document (see the README and \
+            docs/status.schema.json) for scripts; --watch refreshes every --interval seconds.
 
-            Example:
+            Examples:
               arbor status --control tcp://127.0.0.1:5556 --watch
+              arbor status --url http://127.0.0.1:8080 --json
             """)
 
     @Option(help: "The coordinator's control endpoint.")
     var control = "tcp://127.0.0.1:5556"
+
+    @Option(help: "Read the status over HTTP from this coordinator URL (its --http address) instead of the control socket.")
+    var url: String?
 
     @Flag(help: "Print the status document as JSON.")
     var json = false
@@ -36,7 +42,12 @@ struct StatusCommand: AsyncParsableCommand {
         let client = try DealerClient(context: context, endpoint: control)
         defer { client.close() }
         repeat {
-            let status = try await query(client)
+            let status: JobStatus
+            if let url {
+                status = try await HTTPStatusReader(base: url, timeout: timeout).read()
+            } else {
+                status = try await query(client)
+            }
             if json {
                 print(status.json(pretty: !watch))
             } else {
@@ -84,19 +95,44 @@ struct StatusTable {
         }
         if !status.rewards.isEmpty {
             lines.append("")
-            lines.append(pad("TASK TYPE", 16) + pad("TRAJ", 7) + pad("REWARD", 9) + pad("ADV", 9) + "CORRECT")
+            lines.append(
+                pad("TASK TYPE", 16) + pad("TRAJ", 7) + pad("REWARD", 9) + pad("LAST", 9) + pad("ADV", 9) + pad("ADV SD", 9)
+                    + "CORRECT/ABSTAINED/WRONG")
             for type in status.rewards.keys.sorted() {
                 let stats = status.rewards[type]!
                 lines.append(
                     pad(type, 16) + pad("\(stats.trajectories)", 7) + pad(String(format: "%.3f", stats.meanReward), 9)
-                        + pad(String(format: "%.3f", stats.meanAdvantage), 9) + "\(stats.correct)")
+                        + pad(stats.rewardByBatch.last.map { String(format: "%.3f", $0) } ?? "–", 9)
+                        + pad(String(format: "%.3f", stats.meanAdvantage), 9)
+                        + pad(stats.advantageStd.map { String(format: "%.3f", $0) } ?? "–", 9)
+                        + "\(stats.correct)/\(stats.abstained)/\(stats.wrong)")
             }
+        }
+        if let tools = status.tools, !tools.isEmpty {
+            lines.append("")
+            lines.append(pad("TOOL", 16) + pad("CALLS", 8) + pad("ERRORS", 8) + pad("OK", 8) + pad("MEAN", 10) + pad("P50", 10) + "P99")
+            for name in tools.keys.sorted() {
+                let tool = tools[name]!
+                lines.append(
+                    pad(name, 16) + pad("\(tool.calls)", 8) + pad("\(tool.errors)", 8)
+                        + pad(String(format: "%.1f%%", tool.successRate * 100), 8) + pad(milliseconds(tool.latencyMeanS), 10)
+                        + pad(milliseconds(tool.latencyP50S), 10) + milliseconds(tool.latencyP99S))
+            }
+        }
+        if let aepo = status.aepo {
+            lines.append("")
+            lines.append(
+                "AEPO: masking \(aepo.masking ? "on" : "off"), entropy \(aepo.entropy.map { String(format: "%.3f", $0) } ?? "n/a") (bounds \(aepo.low)–\(aepo.high))")
         }
         let counters = status.counters
         lines.append("")
         lines.append(
             "tool calls \(counters.toolCalls) (\(counters.toolErrors) errors) | requeued \(counters.requeued) | duplicates \(counters.duplicates) | bad frames \(counters.badFrames) | workers lost \(counters.workersLost)")
         return lines.joined(separator: "\n")
+    }
+
+    private func milliseconds(_ seconds: Double?) -> String {
+        seconds.map { String(format: "%.1f ms", $0 * 1000) } ?? "–"
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

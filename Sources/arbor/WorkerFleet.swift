@@ -12,13 +12,15 @@ final class WorkerFleet: Sendable {
     private let backend: String
     private let slots: Int
     private let logLevel: Logger.Level
+    private let logFormat: LoggingOptions.LogFormat
     private let processes = Mutex<[Process]>([])
 
-    init(executable: String, backend: String, slots: Int, logLevel: Logger.Level) {
+    init(executable: String, backend: String, slots: Int, logLevel: Logger.Level, logFormat: LoggingOptions.LogFormat = .text) {
         self.executable = executable
         self.backend = backend
         self.slots = slots
         self.logLevel = logLevel
+        self.logFormat = logFormat
     }
 
     /// Starts `count` workers connected to `endpoint`.
@@ -29,7 +31,7 @@ final class WorkerFleet: Sendable {
             process.arguments = [
                 "worker", "--connect", endpoint, "--backend", backend, "--slots", "\(slots)",
                 "--log-level", logLevel == .info ? "warning" : logLevel.rawValue, "--exit-with-parent",
-                "--worker-id", "local-\(getpid())-\(index)",
+                "--log-format", logFormat.rawValue, "--worker-id", "local-\(getpid())-\(index)",
             ]
             do {
                 try process.run()

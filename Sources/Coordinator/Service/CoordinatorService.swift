@@ -23,6 +23,12 @@ public final class CoordinatorService: Sendable {
         public var drainGrace: Double = 10
         /// Loop tick, seconds.
         public var tickInterval: Double = 0.05
+        /// HTTP address (`HOST:PORT`) for /metrics, /api/status, /healthz and the dashboard;
+        /// nil serves no HTTP. Port 0 picks a free port.
+        public var http: String?
+        /// Seconds the HTTP server keeps serving the final status after the job ends; `shutdown`
+        /// cuts it short.
+        public var httpLinger: Double = 0
 
         public init(config: JobConfig, runDirectory: URL, bind: String, control: String) {
             self.config = config
@@ -36,6 +42,8 @@ public final class CoordinatorService: Sendable {
     public struct Endpoints: Sendable, Equatable {
         public var workers: String
         public var control: String
+        /// The HTTP server's URL (`http://HOST:PORT`); nil without `Options.http`.
+        public var http: String? = nil
     }
 
     enum LocalEvent: Sendable {
@@ -61,6 +69,9 @@ public final class CoordinatorService: Sendable {
 
     /// The most recent status snapshot (nil before the loop started). Thread-safe.
     public var currentStatus: JobStatus? { published.withLock { $0 } }
+    /// The HTTP side's view of the loop: whether it runs, when it last published, and whether
+    /// shutdown was asked (ends the HTTP linger).
+    private let liveness = Mutex(HTTPLiveness())
 
     /// Loads the job's task sets and prepares the run directory. Throws `CoordinatorError` or
     /// `JobConfigError` naming the file and place.
@@ -92,13 +103,30 @@ public final class CoordinatorService: Sendable {
 
     /// Asks the coordinator to stop: workers are told to drain and the loop exits. Thread-safe.
     public func shutdown(reason: String) {
+        liveness.withLock { $0.shutdownRequested = true }
         mailbox.post(.shutdown(reason: reason))
     }
 
     /// Runs the job to completion (or shutdown). `onReady` gets the bound endpoints once the
     /// sockets are up. Returns the final status.
     public func run(onReady: @escaping @Sendable (Endpoints) -> Void = { _ in }) async throws -> JobStatus {
-        try await withCheckedThrowingContinuation { continuation in
+        let http = try await startHTTP()
+        defer { http?.stop() }
+        liveness.withLock { $0.loopRunning = true }
+        let final = try await runLoop { endpoints in
+            var endpoints = endpoints
+            endpoints.http = http?.url
+            onReady(endpoints)
+        }
+        published.withLock { $0 = final }
+        liveness.withLock { $0.loopRunning = false }
+        if http != nil { await linger() }
+        return final
+    }
+
+    private func runLoop(onReady: @escaping @Sendable (Endpoints) -> Void) async throws -> JobStatus {
+        defer { liveness.withLock { $0.loopRunning = false } }
+        return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { [self] in
                 do {
                     continuation.resume(returning: try self.loop(onReady: onReady))
@@ -111,6 +139,14 @@ public final class CoordinatorService: Sendable {
             thread.start()
         }
     }
+
+    // MARK: HTTP accessors (the server itself: CoordinatorService+HTTP.swift)
+
+    var httpOptions: (address: String?, linger: Double) { (options.http, options.httpLinger) }
+    var httpLogger: Logger { logger }
+    /// Thread-safe.
+    public var isLoopAlive: Bool { liveness.withLock { $0.isAlive(now: Clock.now()) } }
+    var isShutdownRequested: Bool { liveness.withLock { $0.shutdownRequested } }
 
     // MARK: Transport thread
 
@@ -269,8 +305,10 @@ public final class CoordinatorService: Sendable {
             pending += core.tick(now: Clock.now())
             if Clock.now() - lastPublished > 0.25 {
                 lastPublished = Clock.now()
+                status.sampleHistory(core: core, now: lastPublished)
                 let snapshot = status.snapshot(core: core, now: lastPublished, phase: core.isJobComplete ? "complete" : "running")
                 published.withLock { $0 = snapshot }
+                liveness.withLock { $0.lastPublished = Clock.now() }
             }
         }
     }

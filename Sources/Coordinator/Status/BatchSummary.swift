@@ -14,6 +14,16 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     /// Per task type.
     public var byType: [String: TypeStats]
     public var aepo: AEPODecision
+    /// Per tool name, from the tool calls recorded in the batch's trees.
+    public var tools: [String: ToolCalls] = [:]
+
+    /// The calls of one tool in one batch.
+    public struct ToolCalls: Sendable, Codable, Equatable {
+        public var calls = 0
+        public var errors = 0
+        /// Latency of each call, seconds, in tree order.
+        public var latenciesS: [Double] = []
+    }
 
     /// Reward and advantage statistics of one task type in one batch.
     public struct TypeStats: Sendable, Codable, Equatable {
@@ -27,6 +37,12 @@ public struct BatchSummary: Sendable, Codable, Equatable {
 
         public var meanReward: Double { trajectories == 0 ? 0 : rewardSum / Double(trajectories) }
         public var meanAdvantage: Double { trajectories == 0 ? 0 : advantageSum / Double(trajectories) }
+        /// Population standard deviation of the advantage.
+        public var advantageStd: Double {
+            guard trajectories > 0 else { return 0 }
+            let mean = meanAdvantage
+            return max(0, advantageSquares / Double(trajectories) - mean * mean).squareRoot()
+        }
     }
 
     init(batch: CoordinatorCore.OpenBatch, results: [RolloutResult], signal: BatchSignal) {
@@ -53,6 +69,25 @@ public struct BatchSummary: Sendable, Codable, Equatable {
             byType[row.taskType] = stats
         }
         self.byType = byType
+        tools = Self.toolCalls(in: results)
+    }
+
+    /// Tallies the tool calls of every node of every tree by tool name.
+    static func toolCalls(in results: [RolloutResult]) -> [String: ToolCalls] {
+        var tools: [String: ToolCalls] = [:]
+        for result in results {
+            for node in result.tree.nodes {
+                for call in node.toolCalls {
+                    let name = call.name.isEmpty ? "unnamed" : call.name
+                    var stats = tools[name] ?? ToolCalls()
+                    stats.calls += 1
+                    if !call.ok { stats.errors += 1 }
+                    stats.latenciesS.append(call.latencyMs / 1000)
+                    tools[name] = stats
+                }
+            }
+        }
+        return tools
     }
 
     /// One line for the log.

@@ -12,6 +12,11 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// Reward statistics per task type over every written batch.
     public var rewards: [String: RewardStats]
     public var aepo: AEPO?
+    /// Calls, errors and latency per tool over every written batch (nil from coordinators that
+    /// predate it; additive, like every field below).
+    public var tools: [String: ToolStats]?
+    /// Queue depth, in-flight requests and throughput over the job, sampled about once a second.
+    public var history: History?
 
     public struct Job: Codable, Sendable, Equatable {
         public var name: String
@@ -85,6 +90,45 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var wrong: Int
         /// Mean reward of each written batch, oldest first (for reward curves).
         public var rewardByBatch: [Double]
+        /// Standard deviation of the advantage over every trajectory of this type.
+        public var advantageStd: Double?
+        /// Mean advantage of each written batch, aligned with `rewardByBatch`.
+        public var advantageByBatch: [Double]?
+        /// Index of the batch each `rewardByBatch` entry comes from.
+        public var batchIndices: [Int]?
+    }
+
+    /// One tool's calls as recorded in the written trees.
+    public struct ToolStats: Codable, Sendable, Equatable {
+        public var calls: Int
+        public var errors: Int
+        /// Sum of every call's latency, seconds (for a Prometheus summary's `_sum`).
+        public var latencySumS: Double
+        public var latencyMeanS: Double
+        /// Median and 99th percentile over the most recent calls (up to 1024), seconds.
+        public var latencyP50S: Double?
+        public var latencyP99S: Double?
+
+        /// Fraction of calls that succeeded; 1 before any call.
+        public var successRate: Double { calls == 0 ? 1 : Double(calls - errors) / Double(calls) }
+    }
+
+    /// Time series sampled by the coordinator, oldest first; every array has the same length.
+    /// When a series grows past its cap, every other sample is dropped and the sampling interval
+    /// doubles, so the history always spans the whole job.
+    public struct History: Codable, Sendable, Equatable {
+        /// Seconds since the coordinator started, of each sample.
+        public var tS: [Double] = []
+        public var queueDepth: [Int] = []
+        public var inFlight: [Int] = []
+        public var busySlots: [Int] = []
+        public var workers: [Int] = []
+        /// Results per second since the previous sample.
+        public var rolloutsPerS: [Double] = []
+        /// Sum of the workers' generation rates at the sample.
+        public var tokensPerS: [Double] = []
+        /// Seconds between samples now.
+        public var intervalS: Double = 1
     }
 
     public struct AEPO: Codable, Sendable, Equatable {
@@ -97,7 +141,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// Pretty JSON with snake_case keys.
     public func json(pretty: Bool = false) -> String {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.keyEncodingStrategy = .custom { path in SnakeCaseKey(camelCase: path.last?.stringValue ?? "") }
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
@@ -108,4 +152,29 @@ public struct JobStatus: Codable, Sendable, Equatable {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(JobStatus.self, from: Data(text.utf8))
     }
+}
+
+/// A JSON key in snake_case, split at every lower-or-digit → upper boundary, so
+/// `requestLatencyP50S` becomes `request_latency_p50_s` (Foundation's `convertToSnakeCase`
+/// writes `p50s`, which its own `convertFromSnakeCase` cannot read back). Dictionary keys (task
+/// types, tool names) are not coding keys and pass through unchanged.
+struct SnakeCaseKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+
+    init(camelCase: String) {
+        var out = ""
+        var previous: Character?
+        for character in camelCase {
+            if character.isUppercase, let previous, previous.isLowercase || previous.isNumber {
+                out.append("_")
+            }
+            out += character.lowercased()
+            previous = character
+        }
+        stringValue = out
+    }
+
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }

@@ -16,7 +16,35 @@ struct StatusBoard {
     var toolErrors = 0
     var rewards: [String: BatchSummary.TypeStats] = [:]
     var rewardByBatch: [String: [Double]] = [:]
+    var advantageByBatch: [String: [Double]] = [:]
+    var batchIndices: [String: [Int]] = [:]
     var lastAEPO: AEPODecision?
+    var tools: [String: ToolTally] = [:]
+    var history = StatusHistory()
+
+    /// One tool's totals, with a bounded window of recent latencies for percentiles.
+    struct ToolTally {
+        static let window = 1024
+        var calls = 0
+        var errors = 0
+        var latencySum = 0.0
+        var recentLatencies: [Double] = []
+
+        mutating func add(_ batch: BatchSummary.ToolCalls) {
+            calls += batch.calls
+            errors += batch.errors
+            latencySum += batch.latenciesS.reduce(0, +)
+            recentLatencies.append(contentsOf: batch.latenciesS.suffix(Self.window))
+            if recentLatencies.count > Self.window { recentLatencies.removeFirst(recentLatencies.count - Self.window) }
+        }
+
+        var status: JobStatus.ToolStats {
+            JobStatus.ToolStats(
+                calls: calls, errors: errors, latencySumS: latencySum,
+                latencyMeanS: calls == 0 ? 0 : latencySum / Double(calls),
+                latencyP50S: Percentile.of(recentLatencies, 0.5), latencyP99S: Percentile.of(recentLatencies, 0.99))
+        }
+    }
 
     init(config: JobConfig, startedAt: Date, runDirectory: String) {
         self.config = config
@@ -44,7 +72,23 @@ struct StatusBoard {
             total.wrong += stats.wrong
             rewards[type] = total
             rewardByBatch[type, default: []].append(stats.meanReward)
+            advantageByBatch[type, default: []].append(stats.meanAdvantage)
+            batchIndices[type, default: []].append(summary.index)
         }
+        for (name, calls) in summary.tools {
+            tools[name, default: ToolTally()].add(calls)
+        }
+    }
+
+    /// Adds a point to the time series when a sampling interval has passed; call a few times a
+    /// second from the transport thread.
+    mutating func sampleHistory(core: CoordinatorCore, now: Double) {
+        let workers = core.registry.workers.values
+        history.record(
+            .init(
+                uptime: now - started, queueDepth: core.queueDepth, inFlight: core.inFlightCount,
+                busySlots: workers.reduce(0) { $0 + $1.assigned.count }, workers: workers.count,
+                results: core.counters.results, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerSecond }))
     }
 
     func snapshot(core: CoordinatorCore, now: Double, phase: String) -> JobStatus {
@@ -86,11 +130,14 @@ struct StatusBoard {
                 result[entry.key] = JobStatus.RewardStats(
                     trajectories: stats.trajectories, meanReward: stats.meanReward, meanAdvantage: stats.meanAdvantage,
                     correct: stats.correct, abstained: stats.abstained, wrong: stats.wrong,
-                    rewardByBatch: rewardByBatch[entry.key] ?? [])
+                    rewardByBatch: rewardByBatch[entry.key] ?? [], advantageStd: stats.advantageStd,
+                    advantageByBatch: advantageByBatch[entry.key] ?? [], batchIndices: batchIndices[entry.key] ?? [])
             },
             aepo: config.advantage.aepo.map { bounds in
                 JobStatus.AEPO(
                     masking: lastAEPO?.isOn ?? false, entropy: lastAEPO?.entropy, low: bounds.low, high: bounds.high)
-            })
+            },
+            tools: tools.mapValues(\.status),
+            history: history.series)
     }
 }

@@ -1,0 +1,52 @@
+"""`arbor status --json` matches docs/status.schema.json during and after a job, and the
+human-readable `arbor status` shows the tool table."""
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
+SCHEMA = json.loads((ROOT / "docs/status.schema.json").read_text())
+
+
+def arbor_status(job, *extra):
+    result = subprocess.run([job.binary, "status", *extra], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def validate(document):
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def test_status_json_matches_schema_during_and_after_the_job(running_job):
+    running_job.wait_for(lambda s: s["job"]["batches_written"] >= 1 and s["workers"], what="a written batch")
+    during = json.loads(arbor_status(running_job, "--control", running_job.endpoints["control"], "--json"))
+    validate(during)
+    assert during["job"]["phase"] == "running"
+    assert len(during["workers"]) == 2 and during["history"]["t_s"]
+    assert set(during["rewards"]) <= {"math", "search_qa"}
+
+    table = arbor_status(running_job, "--control", running_job.endpoints["control"])
+    assert "TOOL" in table and "calculator" in table and "WORKER" in table
+
+    running_job.wait_for(lambda s: s["job"]["phase"] == "complete", timeout=120, what="the job to complete")
+    after = json.loads(arbor_status(running_job, "--url", running_job.http, "--json"))
+    validate(after)
+    assert after["job"]["phase"] == "complete"
+    assert after["job"]["batches_written"] == after["job"]["batches_total"] == 40
+    assert sum(t["calls"] for t in after["tools"].values()) > 0
+    for stats in after["rewards"].values():
+        assert len(stats["reward_by_batch"]) == len(stats["batch_indices"]) == len(stats["advantage_by_batch"])
+
+
+def test_schema_rejects_a_broken_document():
+    """The schema is a real check: a document missing a required field or with a wrong type fails."""
+    broken = {"job": {"name": "x"}, "queue": {}, "workers": [], "rates": {}, "counters": {}, "rewards": {}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
