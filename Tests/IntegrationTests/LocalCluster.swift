@@ -6,7 +6,10 @@ import TestSupport
 final class LocalCluster: @unchecked Sendable {
     let directory: URL
     let runDirectory: URL
-    let coordinator: ChildProcess
+    private(set) var coordinator: ChildProcess
+    let jobPath: String
+    /// Earlier coordinator processes (killed by `restartCoordinator`), kept for their logs.
+    private(set) var previousCoordinators: [ChildProcess] = []
     let workerEndpoint: String
     let controlEndpoint: String
     private(set) var workers: [ChildProcess] = []
@@ -27,7 +30,7 @@ final class LocalCluster: @unchecked Sendable {
             workers: {heartbeat_interval_ms: 200, heartbeat_liveness: 5, scripted_step_latency_ms: \(stepLatencyMs)}
             \(extraYAML)
             """
-        let jobPath = directory.appendingPathComponent("job.yaml").path
+        jobPath = directory.appendingPathComponent("job.yaml").path
         try job.write(toFile: jobPath, atomically: true, encoding: .utf8)
         coordinator = try ChildProcess(
             Fixtures.arborBinary,
@@ -42,9 +45,29 @@ final class LocalCluster: @unchecked Sendable {
         controlEndpoint = String(control.split(separator: " ").last!)
     }
 
+    /// Kills the coordinator (`kill -9`) and starts a new one on the same run directory and ports.
+    func restartCoordinator() throws {
+        coordinator.signal(SIGKILL)
+        _ = coordinator.waitForExit(timeout: 10)
+        previousCoordinators.append(coordinator)
+        coordinator = try ChildProcess(
+            Fixtures.arborBinary,
+            ["coordinator", "--config", jobPath, "--run-dir", runDirectory.path,
+             "--bind", workerEndpoint, "--control", controlEndpoint])
+        guard coordinator.waitForLine(containing: "workers: tcp://", timeout: 30) != nil else {
+            throw ClusterError(message: "restarted coordinator did not start:\n\(coordinator.text)")
+        }
+    }
+
+    /// Every log line of every coordinator process of this cluster.
+    var coordinatorLog: String {
+        (previousCoordinators + [coordinator]).map(\.text).joined(separator: "\n")
+    }
+
     deinit {
         for worker in workers { worker.stop() }
         coordinator.stop()
+        for old in previousCoordinators { old.stop() }
         try? FileManager.default.removeItem(at: directory)
     }
 

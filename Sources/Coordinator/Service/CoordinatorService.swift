@@ -182,6 +182,8 @@ public final class CoordinatorService: Sendable {
         /// Routing ids of workers whose results wait for their commit before the ack.
         var awaitingAck: [String: Frame] = [:]
         var status = StatusBoard(config: config, startedAt: Date(), runDirectory: options.runDirectory.path)
+        // Batches a previous coordinator process wrote count as written for this one too.
+        status.batchesWritten = resumed.writtenBatches
         var stopping: (since: Double, reason: String)?
         var lastPublished = -Double.infinity
 

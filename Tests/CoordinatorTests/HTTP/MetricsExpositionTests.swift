@@ -17,7 +17,8 @@ struct MetricsExpositionTests {
                     id: "w\"1", host: "node-a", backend: "scripted", slots: 2, busy: 1, lastHeartbeatS: 0.25,
                     policyVersion: 3, tokensPerS: 120.5, draining: false, completed: 11)
             ],
-            rates: .init(rolloutsPerS: 1.92, tokensPerS: 120.5, requestLatencyP50S: 0.5, requestLatencyP99S: nil),
+            rates: .init(
+                rolloutsPerS: 1.92, tokensPerS: 120.5, activeS: 12.5, requestLatencyP50S: 0.5, requestLatencyP99S: nil),
             counters: .init(
                 dispatched: 30, results: 24, duplicates: 1, requeued: 2, failedAttempts: 0, givenUp: 0, workersLost: 0,
                 badFrames: 0, unexpectedMessages: 0, generatedTokens: 4000, toolCalls: 9, toolErrors: 2),
