@@ -12,13 +12,16 @@ final class WorkerFleet: Sendable {
     private let backend: String
     private let slots: Int
     private let logLevel: Logger.Level
+    /// Appended to every worker's arguments (CURVE key files).
+    private let extraArguments: [String]
     private let processes = Mutex<[Process]>([])
 
-    init(executable: String, backend: String, slots: Int, logLevel: Logger.Level) {
+    init(executable: String, backend: String, slots: Int, logLevel: Logger.Level, extraArguments: [String] = []) {
         self.executable = executable
         self.backend = backend
         self.slots = slots
         self.logLevel = logLevel
+        self.extraArguments = extraArguments
     }
 
     /// Starts `count` workers connected to `endpoint`.
@@ -30,7 +33,7 @@ final class WorkerFleet: Sendable {
                 "worker", "--connect", endpoint, "--backend", backend, "--slots", "\(slots)",
                 "--log-level", logLevel == .info ? "warning" : logLevel.rawValue, "--exit-with-parent",
                 "--worker-id", "local-\(getpid())-\(index)",
-            ]
+            ] + extraArguments
             do {
                 try process.run()
                 processes.withLock { $0.append(process) }
