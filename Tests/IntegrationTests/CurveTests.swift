@@ -70,7 +70,14 @@ struct CurveTests {
         let strangerKey = try strangers.publicKey("worker-1.pub")
         let refusal = cluster.coordinator.waitForLine(containing: "refused CURVE client", timeout: 15)
         #expect(refusal?.contains(strangerKey) == true, "\(cluster.coordinator.text)")
-        let refusedStatus = try await status(cluster)
+        // The status counts the refusal (it is refreshed a few times a second).
+        var refusedStatus: [String: Any] = [:]
+        for _ in 0..<20 {
+            refusedStatus = try await status(cluster)
+            let counters = refusedStatus["counters"] as? [String: Any] ?? [:]
+            if counters["curve_refusals"] as? Int ?? 0 >= 1 { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
         let counters = refusedStatus["counters"] as? [String: Any] ?? [:]
         #expect((counters["curve_refusals"] as? Int ?? 0) >= 1, "\(counters)")
         #expect((refusedStatus["workers"] as? [Any])?.isEmpty == true)

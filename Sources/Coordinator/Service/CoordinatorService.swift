@@ -220,9 +220,9 @@ public final class CoordinatorService: Sendable {
                 }
             }
             pending += core.tick(now: Clock.now())
+            status.curveRefusals = authenticator?.refusals
             if Clock.now() - lastPublished > 0.25 {
                 lastPublished = Clock.now()
-                status.curveRefusals = authenticator?.refusals
                 let snapshot = status.snapshot(core: core, now: lastPublished, phase: core.isJobComplete ? "complete" : "running")
                 published.withLock { $0 = snapshot }
             }
