@@ -14,6 +14,9 @@ struct RunCommand: AsyncParsableCommand {
             over ZeroMQ, shows a live progress line, prints a summary and exits 0 when the job is \
             complete. Ctrl-C drains the workers and stops; no process is left behind.
 
+            With --curve-secret (from `arbor keygen`) the worker socket uses CURVE: the local \
+            workers get an ephemeral key pair, admitted beside any --authorized-keys.
+
             Example:
               arbor run --config examples/demo.yaml --workers 2 --run-dir runs/demo
             """)
