@@ -11,7 +11,7 @@ struct Arbor: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, AdvantagesCommand.self,
-            ToolCommand.self, ModelCommand.self, BenchCommand.self,
+            ToolCommand.self, ModelCommand.self, BenchCommand.self, KeygenCommand.self,
         ]
     )
 }

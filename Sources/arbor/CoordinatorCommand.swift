@@ -14,8 +14,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
             job's task sets, dispatches them to workers, and writes one JSONL file per finished batch \
             under RUN_DIR/batches. Exits 0 when the job is complete.
 
+            A worker socket bound to a non-loopback address needs CURVE keys (`arbor keygen`): only \
+            workers whose public key is listed in --authorized-keys are admitted; others are refused, \
+            logged and counted (counters.curve_refusals in the status). --insecure opts out.
+
             Example:
-              arbor coordinator --config examples/demo.yaml --run-dir runs/demo --bind tcp://0.0.0.0:5555
+              arbor coordinator --config examples/demo.yaml --run-dir runs/demo --bind tcp://0.0.0.0:5555 \\
+                --curve-secret keys/coordinator.key --authorized-keys keys/authorized_keys
             """)
 
     @Option(help: "The job file (job.yaml).")
@@ -28,7 +33,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var linger = 0.0
 
     @OptionGroup var endpoints: EndpointOptions
+    @OptionGroup var security: CurveServerOptions
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        try security.validate(bind: endpoints.bind, requireAuthorizedKeys: true)
+    }
 
     func run() async throws {
         logging.bootstrap()
@@ -39,6 +49,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.drainGrace = 10
         options.http = endpoints.http
         options.httpLinger = linger
+        if let keys = try security.serverKeys() {
+            options.curve = keys.curve
+            options.authorizedWorkerKeys = keys.authorized
+            logger.info("CURVE on the worker socket: \(keys.authorized.count) worker key(s) authorized")
+        }
         let service = try CoordinatorService(options: options, logger: logger)
         let signals = onTerminationSignals { _ in service.shutdown(reason: "signal") }
         let status = try await service.run { endpoints in

@@ -17,8 +17,12 @@ struct WorkerCommand: AsyncParsableCommand {
             Backends: `builtin` runs the policy on Arbor's own engine; `scripted` is the load-testing \
             backend (synthetic trees with tool calls and a configurable latency, no model).
 
+            With CURVE (`arbor keygen`), pass the worker's secret key file and the coordinator's \
+            public key file; the worker's own public key is derived from its secret.
+
             Example:
-              arbor worker --connect tcp://coordinator-host:5555 --slots 2
+              arbor worker --connect tcp://coordinator-host:5555 --slots 2 \\
+                --curve-secret keys/worker-1.key --server-key keys/coordinator.pub
             """)
 
     @Option(help: "The coordinator's worker endpoint.")
@@ -36,6 +40,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Scripted backend only: latency per tree step in milliseconds (overrides the job's).")
     var scriptedLatencyMs: Double?
 
+    @Option(help: "This worker's CURVE secret key file (from `arbor keygen`); needs --server-key.")
+    var curveSecret: String?
+
+    @Option(help: "The coordinator's CURVE public key file (coordinator.pub); needs --curve-secret.")
+    var serverKey: String?
+
     @Flag(help: .hidden)
     var exitWithParent = false
 
@@ -47,6 +57,19 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
+        if (curveSecret == nil) != (serverKey == nil) {
+            throw ValidationError(
+                "--curve-secret and --server-key go together: the worker's secret key and the coordinator's public key")
+        }
+    }
+
+    /// The client-side CURVE options read from the key files; nil without keys.
+    private func curveOptions() throws -> CurveOptions? {
+        guard let curveSecret, let serverKey else { return nil }
+        let secret = try CurveKey.read(path: curveSecret, what: "CURVE secret key")
+        return .client(
+            publicKey: try CurveKey.publicKey(forSecret: secret), secretKey: secret,
+            serverPublicKey: try CurveKey.read(path: serverKey, what: "coordinator public key"))
     }
 
     func run() async throws {
@@ -59,7 +82,9 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("the builtin backend is not available in this build yet; use --backend scripted")
         }
         let node = WorkerNode(
-            options: .init(endpoint: connect, workerID: workerID ?? WorkerNode.Options.defaultWorkerID(), slots: slots),
+            options: .init(
+                endpoint: connect, workerID: workerID ?? WorkerNode.Options.defaultWorkerID(), slots: slots,
+                curve: try curveOptions()),
             backend: policy, logger: logger)
         let signals = onTerminationSignals { signal in node.requestDrain(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT") }
         if exitWithParent { watchParent(node) }

@@ -13,14 +13,20 @@ final class WorkerFleet: Sendable {
     private let slots: Int
     private let logLevel: Logger.Level
     private let logFormat: LoggingOptions.LogFormat
+    /// Appended to every worker's arguments (CURVE key files).
+    private let extraArguments: [String]
     private let processes = Mutex<[Process]>([])
 
-    init(executable: String, backend: String, slots: Int, logLevel: Logger.Level, logFormat: LoggingOptions.LogFormat = .text) {
+    init(
+        executable: String, backend: String, slots: Int, logLevel: Logger.Level,
+        logFormat: LoggingOptions.LogFormat = .text, extraArguments: [String] = []
+    ) {
         self.executable = executable
         self.backend = backend
         self.slots = slots
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.extraArguments = extraArguments
     }
 
     /// Starts `count` workers connected to `endpoint`.
@@ -32,7 +38,7 @@ final class WorkerFleet: Sendable {
                 "worker", "--connect", endpoint, "--backend", backend, "--slots", "\(slots)",
                 "--log-level", logLevel == .info ? "warning" : logLevel.rawValue, "--exit-with-parent",
                 "--log-format", logFormat.rawValue, "--worker-id", "local-\(getpid())-\(index)",
-            ]
+            ] + extraArguments
             do {
                 try process.run()
                 processes.withLock { $0.append(process) }

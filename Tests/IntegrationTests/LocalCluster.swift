@@ -14,8 +14,12 @@ final class LocalCluster: @unchecked Sendable {
     let controlEndpoint: String
     private(set) var workers: [ChildProcess] = []
 
-    /// Writes a scripted job over the example task sets and starts its coordinator.
-    init(batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, extraYAML: String = "") throws {
+    /// Writes a scripted job over the example task sets and starts its coordinator;
+    /// `coordinatorArguments` are appended to its command line (CURVE key files).
+    init(
+        batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, extraYAML: String = "",
+        coordinatorArguments: [String] = []
+    ) throws {
         directory = Fixtures.temporaryDirectory("arbor-cluster")
         runDirectory = directory.appendingPathComponent("run")
         let examples = Fixtures.packageRoot.appendingPathComponent("examples").path
@@ -35,7 +39,8 @@ final class LocalCluster: @unchecked Sendable {
         coordinator = try ChildProcess(
             Fixtures.arborBinary,
             ["coordinator", "--config", jobPath, "--run-dir", runDirectory.path,
-             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"])
+             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"]
+                + coordinatorArguments)
         guard let workers = coordinator.waitForLine(containing: "workers: tcp://", timeout: 30),
               let control = coordinator.waitForLine(containing: "control: tcp://", timeout: 5)
         else {
@@ -71,11 +76,12 @@ final class LocalCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Starts an `arbor worker` with the scripted backend.
+    /// Starts an `arbor worker` with the scripted backend; `extraArguments` are appended.
     @discardableResult
-    func startWorker(slots: Int = 2, id: String? = nil) throws -> ChildProcess {
+    func startWorker(slots: Int = 2, id: String? = nil, extraArguments: [String] = []) throws -> ChildProcess {
         var arguments = ["worker", "--connect", workerEndpoint, "--backend", "scripted", "--slots", "\(slots)"]
         if let id { arguments += ["--worker-id", id] }
+        arguments += extraArguments
         let worker = try ChildProcess(Fixtures.arborBinary, arguments)
         workers.append(worker)
         return worker

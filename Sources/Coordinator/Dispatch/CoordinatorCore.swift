@@ -229,8 +229,12 @@ public struct CoordinatorCore {
     // MARK: Workers
 
     private mutating func register(_ message: RegisterMessage, identity: Frame, now: Double) -> [Action] {
+        var actions: [Action] = []
         if let previous = registry.worker(identity: identity), previous.id != message.workerID {
+            // The connection now speaks for another worker id: the old one is gone, and so is its
+            // claim on the requests it held.
             _ = registry.remove(previous.id)
+            actions += requeueAll(previous.assigned, reason: "worker \(previous.id) replaced by \(message.workerID)")
         }
         let before = registry[message.workerID]
         var worker = registry.register(message, identity: identity, now: now)
@@ -254,7 +258,7 @@ public struct CoordinatorCore {
         ack.heartbeatLiveness = UInt32(settings.heartbeatLiveness)
         ack.policyVersion = policyVersion
         ack.jobYaml = settings.jobYAML
-        var actions: [Action] = [
+        actions += [
             .send(to: identity, .registerAck(ack)),
             .log(.info, "worker \(worker.id) registered from \(message.host) with \(worker.slots) slot(s), backend \(message.backend)"),
         ]

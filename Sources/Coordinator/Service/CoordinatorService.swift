@@ -19,6 +19,9 @@ public final class CoordinatorService: Sendable {
         public var control: String
         /// CURVE server key; nil for plain TCP.
         public var curve: CurveOptions?
+        /// With `curve`: the Z85 public keys of the workers admitted (`CurveAuthenticator`);
+        /// every other key is refused, logged and counted.
+        public var authorizedWorkerKeys: [String] = []
         /// How long to wait for workers to deregister after the job completes, in seconds.
         public var drainGrace: Double = 10
         /// Loop tick, seconds.
@@ -152,6 +155,13 @@ public final class CoordinatorService: Sendable {
 
     private func loop(onReady: (Endpoints) -> Void) throws -> JobStatus {
         let context = ZMQContext()
+        // CURVE: the ZAP handler must be bound in this context before the worker socket binds.
+        let authenticator = try options.curve.map { _ in
+            try CurveAuthenticator(context: context, authorizedKeys: options.authorizedWorkerKeys) { [logger] in
+                logger.warning("\($0)")
+            }
+        }
+        defer { authenticator?.stop() }
         var workerOptions = ZMQSocketOptions()
         workerOptions.curve = options.curve
         let workers = try BufferedSocket(context: context, type: .router, options: workerOptions, bind: options.bind)
@@ -305,6 +315,7 @@ public final class CoordinatorService: Sendable {
                 }
             }
             pending += core.tick(now: Clock.now())
+            status.curveRefusals = authenticator?.refusals
             if Clock.now() - lastPublished > 0.25 {
                 lastPublished = Clock.now()
                 status.sampleHistory(core: core, now: lastPublished)

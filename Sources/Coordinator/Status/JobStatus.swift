@@ -79,6 +79,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var generatedTokens: Int
         public var toolCalls: Int
         public var toolErrors: Int
+        /// Worker connections refused by CURVE authentication (unknown key); nil without CURVE.
+        public var curveRefusals: Int? = nil
     }
 
     public struct RewardStats: Codable, Sendable, Equatable {

@@ -11,6 +11,8 @@ struct StatusBoard {
     var batchesWritten = 0
     var batchesFailed = 0
     var controlBadFrames = 0
+    /// Workers refused by CURVE authentication; nil when the worker socket is plain TCP.
+    var curveRefusals: Int?
     var generatedTokens = 0
     var toolCalls = 0
     var toolErrors = 0
@@ -124,7 +126,7 @@ struct StatusBoard {
                 requeued: counters.requeued, failedAttempts: counters.failedAttempts, givenUp: counters.givenUp,
                 workersLost: counters.workersLost, badFrames: counters.badFrames + controlBadFrames,
                 unexpectedMessages: counters.unexpectedMessages, generatedTokens: generatedTokens,
-                toolCalls: toolCalls, toolErrors: toolErrors),
+                toolCalls: toolCalls, toolErrors: toolErrors, curveRefusals: curveRefusals),
             rewards: rewards.reduce(into: [:]) { result, entry in
                 let stats = entry.value
                 result[entry.key] = JobStatus.RewardStats(

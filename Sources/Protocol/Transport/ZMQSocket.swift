@@ -10,11 +10,14 @@ public enum ZMQSocketType: Sendable {
     case router
     /// Worker and control-client side: one connection, no envelope.
     case dealer
+    /// Strict request/reply answering side (the ZAP handler, `CurveAuthenticator`).
+    case reply
 
     var raw: Int32 {
         switch self {
         case .router: ZMQ_ROUTER
         case .dealer: ZMQ_DEALER
+        case .reply: ZMQ_REP
         }
     }
 }
