@@ -246,7 +246,9 @@ def test_network_policies_restrict_the_worker_port_to_workers():
         (port["port"], tuple(sorted(peer.get("podSelector", {}).get("matchLabels", {}).items())))
         for rule in worker["spec"]["egress"] for port in rule["ports"] for peer in rule["to"]
     }
-    coordinator_ports = {p for p, labels in egress_ports if dict(labels).items() <= coordinator_labels.items() and labels}
+    coordinator_ports = {
+        port for port, labels in egress_ports if labels and dict(labels).items() <= coordinator_labels.items()
+    }
     assert coordinator_ports == {5555}
     assert {p for p, _ in egress_ports} == {5555, 53}
 
@@ -316,7 +318,6 @@ def test_dockerfile_builds_arbor_with_swift_then_copies_it_into_a_slim_runtime()
 
 
 def test_runtime_stage_has_the_libraries_the_binary_and_a_non_root_user():
-    runtime = dict()
     steps = dockerfile_stages()["runtime"]["steps"]
     installs = " ".join(rest for keyword, rest in steps if keyword == "RUN")
     for package in ("libzmq5", "libopenblas0", "bubblewrap", "python3", "tini"):
@@ -325,7 +326,7 @@ def test_runtime_stage_has_the_libraries_the_binary_and_a_non_root_user():
     assert any("--from=builder" in c and c.endswith("/usr/local/bin/arbor") for c in copies)
     assert any("--from=builder" in c and "/usr/lib/swift/linux" in c for c in copies), "the Swift runtime"
     assert "ldconfig" in installs
-    runtime.update((keyword, rest) for keyword, rest in steps)
+    runtime = dict(steps)
     user = runtime["USER"].split(":")[0]
     assert user not in ("root", "0")
     assert runtime["ENTRYPOINT"].startswith("[")
