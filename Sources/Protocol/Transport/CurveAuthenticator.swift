@@ -102,6 +102,7 @@ public final class CurveAuthenticator: Sendable {
                     _ = try? socket.send(answer.frames)
                 }
             }
+            socket.unbind(Self.endpoint)
             socket.close()
         }
         thread.name = "arbor-zap"

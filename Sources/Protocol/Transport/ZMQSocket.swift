@@ -144,6 +144,13 @@ public final class ZMQSocket {
         return String(zeroTerminated: buffer)
     }
 
+    /// Releases a bound endpoint now (closing releases it only later, on libzmq's reaper thread,
+    /// so an endpoint rebound right after `close` could still be taken). Owning thread only.
+    public func unbind(_ endpoint: String) {
+        checkOwner()
+        _ = zmq_unbind(handle, endpoint)
+    }
+
     /// Connects (asynchronously: libzmq retries until the peer is there). Owning thread only.
     public func connect(_ endpoint: String) throws {
         checkOwner()
