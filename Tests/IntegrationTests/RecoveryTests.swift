@@ -36,8 +36,8 @@ struct RecoveryTests {
     }
 
     @Test func chaosLosesNothing() throws {
-        let batches = 24
-        let cluster = try LocalCluster(batches: batches, stepLatencyMs: 120)
+        let batches = 40
+        let cluster = try LocalCluster(batches: batches, stepLatencyMs: 150)
         var names: [String] = []
         for index in 1...4 {
             try cluster.startWorker(id: "chaos-\(index)")
@@ -45,24 +45,28 @@ struct RecoveryTests {
         }
         var generator = SystemRandomNumberGenerator()
         var kills = 0, stops = 0, coordinatorRestarts = 0, spawned = 4
+        // Faults take turns (kill -9 a worker, SIGSTOP one for a while, kill -9 the coordinator and
+        // restart it) so every kind is injected; victims and pauses are random.
+        var turn = 0
         let deadline = Date().addingTimeInterval(100)
         while cluster.coordinator.isRunning && Date() < deadline {
             Thread.sleep(forTimeInterval: Double.random(in: 0.8...1.6, using: &generator))
             guard cluster.coordinator.isRunning else { break }
             let live = cluster.workers.filter(\.isRunning)
-            switch Int.random(in: 0..<10, using: &generator) {
-            case 0..<4 where !live.isEmpty:
+            turn += 1
+            switch turn % 3 {
+            case 1 where !live.isEmpty:
                 live.randomElement(using: &generator)!.signal(SIGKILL)
                 kills += 1
                 spawned += 1
                 try cluster.startWorker(id: "chaos-\(spawned)")
-            case 4..<8 where !live.isEmpty:
+            case 2 where !live.isEmpty:
                 let victim = live.randomElement(using: &generator)!
                 victim.signal(SIGSTOP)
                 Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.5, using: &generator))
                 victim.signal(SIGCONT)
                 stops += 1
-            case 8..<10 where coordinatorRestarts < 3:
+            case 0 where coordinatorRestarts < 4:
                 try cluster.restartCoordinator()
                 coordinatorRestarts += 1
             default:
@@ -73,6 +77,6 @@ struct RecoveryTests {
         print("chaos: \(kills) worker kill -9, \(stops) SIGSTOP/SIGCONT, \(coordinatorRestarts) coordinator kill -9 + restart; job exit status \(status.map(String.init) ?? "still running")")
         #expect(status == 0, "\(cluster.coordinatorLog.suffix(4000))")
         try expectEveryRequestOnce(cluster, batches: batches, tasksPerBatch: 8)
-        #expect(kills + stops + coordinatorRestarts > 0, "the run was too short to inject faults")
+        #expect(kills > 0 && stops > 0 && coordinatorRestarts > 0, "the run was too short to inject every kind of fault")
     }
 }
