@@ -9,5 +9,5 @@ struct BenchCommand: AsyncParsableCommand {
             Example:
               arbor bench transport --json
             """,
-        subcommands: [BenchTransportCommand.self])
+        subcommands: [BenchTransportCommand.self, BenchRolloutCommand.self])
 }
