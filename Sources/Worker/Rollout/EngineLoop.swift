@@ -37,7 +37,8 @@ final class EngineLoop: Sendable {
         case cancel
     }
 
-    private let inbox = Mutex<[(key: Int, event: Event)]>([])
+    /// Events for the engine thread; `closed` once the thread has exited (after `shutdown`).
+    private let inbox = Mutex<(events: [(key: Int, event: Event)], closed: Bool)>(([], false))
     private let stopping = Atomic<Bool>(false)
     private let nextKey = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
@@ -77,8 +78,17 @@ final class EngineLoop: Sendable {
     var utilization: EngineUtilization { counters.withLock { $0 } }
 
     private func post(_ key: Int, _ event: Event) {
-        inbox.withLock { $0.append((key, event)) }
-        wake.signal()
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.closed else { return false }
+            inbox.events.append((key, event))
+            return true
+        }
+        if accepted {
+            wake.signal()
+        } else if case .start(let plan) = event {
+            // Lost a race with a model switch: the caller retries on the new engine.
+            plan.reply.deliver(.failure(WorkerError(.backend, "the engine was replaced while the request was starting")))
+        }
     }
 
     // MARK: - The engine thread
@@ -96,13 +106,19 @@ final class EngineLoop: Sendable {
             }
         }
         while true {
-            let events = inbox.withLock { pending in
-                defer { pending.removeAll(keepingCapacity: true) }
-                return pending
+            let events = inbox.withLock { inbox in
+                defer { inbox.events.removeAll(keepingCapacity: true) }
+                return inbox.events
             }
             for (key, event) in events { handle(event, key: key, trees: &trees, context) }
             noteActivity()
-            if trees.isEmpty && stopping.load(ordering: .relaxed) && inbox.withLock({ $0.isEmpty }) { break }
+            if trees.isEmpty && stopping.load(ordering: .relaxed) {
+                let exits = inbox.withLock { inbox -> Bool in
+                    inbox.closed = inbox.events.isEmpty
+                    return inbox.closed
+                }
+                if exits { break }
+            }
             if !decodeStep(trees: &trees, context) {
                 wake.wait()
             }

@@ -40,6 +40,14 @@ struct StepCandidate {
 
     static let toolCallClose = Array("</tool_call>".utf8)
 
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if Array(haystack[start..<(start + needle.count)]) == needle { return true }
+        }
+        return false
+    }
+
     /// Records one sampled token and decides whether the step ends with it.
     mutating func absorb(_ token: SampledToken, bytes: [UInt8], isEndOfTurn: Bool, maxTokens: Int, atContextLimit: Bool) {
         tokens.append(token.id)
@@ -49,7 +57,9 @@ struct StepCandidate {
         if tail.count > 64 { tail.removeFirst(tail.count - 32) }
         if isEndOfTurn {
             stop = .endOfTurn
-        } else if tail.count >= Self.toolCallClose.count, Array(tail.suffix(Self.toolCallClose.count)) == Self.toolCallClose {
+        } else if Self.contains(tail, Self.toolCallClose) {
+            // Anywhere in the tail: a token may carry bytes past the tag, and an earlier
+            // occurrence would already have ended the step.
             stop = .toolCallClosed
         } else if tokens.count >= maxTokens {
             stop = .tokenLimit

@@ -1,14 +1,13 @@
 import ArborProtocol
 import Foundation
 import Kernels
-import Synchronization
 import Testing
 
 @testable import Worker
 
 /// PORTool trees on the real model (issue 5 item 1, issue 3 item 7): shape, replay, token in /
 /// token out, and requests batched together on the one engine thread.
-@Suite(.enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+@Suite(.enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"), .timeLimit(.minutes(3)))
 struct BuiltinBackendTests {
     static let jobYAML = """
         model: {backend: builtin}
@@ -44,15 +43,24 @@ struct BuiltinBackendTests {
         return request
     }
 
-    /// The tree every structural test inspects, grown once.
-    static let solo: Result<RolloutResult, WorkerError> = {
-        guard let backend else { return .failure(WorkerError(.backend, "no backend")) }
-        return Result { try backend.rollout(request("a", seed: 7), cancellation: CancellationFlag()) }
-            .mapError { $0 as? WorkerError ?? WorkerError(.backend, "\($0)") }
-    }()
+    /// Runs a request on a thread of its own, as `WorkerNode` does: `rollout` blocks, and blocking
+    /// the cooperative pool would starve the tool and verifier tasks the rollout waits for.
+    static func rollout(_ request: RolloutRequest, cancellation: CancellationFlag = CancellationFlag()) async throws -> RolloutResult {
+        let backend = try #require(Self.backend)
+        return try await offPool { try backend.rollout(request, cancellation: cancellation) }
+    }
 
-    @Test func treeHasNLeavesValidParentsAndConsistentTokenData() throws {
-        let result = try Self.solo.get()
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// The tree every structural test inspects, grown once.
+    static let solo = Task { try await rollout(request("a", seed: 7)) }
+
+    @Test func treeHasNLeavesValidParentsAndConsistentTokenData() async throws {
+        let result = try await Self.solo.value
         let nodes = result.tree.nodes
         #expect(nodes.first?.parent == -1)
         #expect(nodes.first?.tokenIds.isEmpty == false)
@@ -84,9 +92,9 @@ struct BuiltinBackendTests {
         #expect(result.stats.wallSeconds > 0 && result.stats.decodeSeconds > 0)
     }
 
-    @Test func sameSeedReplaysTheSameTree() throws {
-        let first = try Self.solo.get()
-        let again = try #require(Self.backend).rollout(Self.request("a", seed: 7), cancellation: CancellationFlag())
+    @Test func sameSeedReplaysTheSameTree() async throws {
+        let first = try await Self.solo.value
+        let again = try await Self.rollout(Self.request("a", seed: 7))
         #expect(again.tree.nodes.map(\.parent) == first.tree.nodes.map(\.parent))
         #expect(again.tree.nodes.map(\.tokenIds) == first.tree.nodes.map(\.tokenIds))
         #expect(again.tree.nodes.map(\.contextIds) == first.tree.nodes.map(\.contextIds))
@@ -94,12 +102,19 @@ struct BuiltinBackendTests {
 
     /// Token in, token out: each trajectory's recorded ids (prompt, steps, tool responses) run
     /// from scratch reproduce the log-probs recorded when the tokens were sampled.
-    @Test func recordedIdsReproduceRecordedLogprobs() throws {
-        let result = try Self.solo.get()
+    @Test func recordedIdsReproduceRecordedLogprobs() async throws {
+        let result = try await Self.solo.value
         let model = try #require(SharedModel.model)
-        let engine = InferenceEngine(model: model)
-        let nodes = result.tree.nodes
         let temperature = Self.request("a", seed: 7).spec.temperature
+        let (checked, worst) = try await Self.offPool { try Self.replay(result.tree.nodes, model: model, temperature: temperature) }
+        #expect(checked > 0)
+        #expect(worst < 1e-3, "largest log-prob difference \(worst) over \(checked) tokens")
+    }
+
+    /// Runs every trajectory of `nodes` from scratch; returns the tokens compared and the largest
+    /// |recorded − recomputed| log-prob.
+    static func replay(_ nodes: [WireTreeNode], model: LlamaModel, temperature: Float) throws -> (Int, Float) {
+        let engine = InferenceEngine(model: model)
         var checked = 0
         var worst: Float = 0
         for leaf in nodes where leaf.isLeaf {
@@ -127,52 +142,25 @@ struct BuiltinBackendTests {
                 checked += 1
             }
         }
-        #expect(checked > 0)
-        #expect(worst < 1e-3, "largest log-prob difference \(worst) over \(checked) tokens")
+        return (checked, worst)
     }
 
     /// Two requests on two backend threads share the engine thread's batches; both complete and
     /// each equals its tree grown alone (sampling streams are per branch).
-    @Test func concurrentRequestsBatchTogetherAndKeepTheirTrees() throws {
+    @Test func concurrentRequestsBatchTogetherAndKeepTheirTrees() async throws {
         let backend = try #require(Self.backend)
-        let first = try Self.solo.get()
-        let other = Self.request("b", seed: 11, prompt: "What is 17*23? Use python.")
-        let results = ConcurrentResults()
-        let group = DispatchGroup()
-        for request in [Self.request("a", seed: 7), other] {
-            group.enter()
-            Thread.detachNewThread {
-                results.add(request.requestID, Result { try backend.rollout(request, cancellation: CancellationFlag()) })
-                group.leave()
-            }
-        }
-        group.wait()
-        let a = try results.get("a")
-        let b = try results.get("b")
-        #expect(a.tree.nodes.map(\.tokenIds) == first.tree.nodes.map(\.tokenIds))
-        #expect(b.tree.nodes.filter(\.isLeaf).count == 4)
+        let first = try await Self.solo.value
+        async let a = Self.rollout(Self.request("a", seed: 7))
+        async let b = Self.rollout(Self.request("b", seed: 11, prompt: "What is 17*23? Use python."))
+        let (treeA, treeB) = try await (a, b)
+        #expect(treeA.tree.nodes.map(\.tokenIds) == first.tree.nodes.map(\.tokenIds))
+        #expect(treeB.tree.nodes.filter(\.isLeaf).count == 4)
         #expect(backend.utilization.stepRows > backend.utilization.steps, "steps batched several branches")
     }
 
-    @Test func cancellationEndsTheRequest() throws {
-        let backend = try #require(Self.backend)
+    @Test func cancellationEndsTheRequest() async throws {
         let flag = CancellationFlag()
         flag.cancel()
-        #expect(throws: WorkerError.self) { try backend.rollout(Self.request("c", seed: 3), cancellation: flag) }
-    }
-}
-
-/// Results of requests run on several threads. Thread-safe.
-final class ConcurrentResults: Sendable {
-    private let results = Mutex<[String: Result<RolloutResult, WorkerError>]>([:])
-
-    func add(_ id: String, _ result: Result<RolloutResult, any Error>) {
-        let outcome = result.mapError { $0 as? WorkerError ?? WorkerError(.backend, "\($0)") }
-        results.withLock { $0[id] = outcome }
-    }
-
-    func get(_ id: String) throws -> RolloutResult {
-        guard let result = results.withLock({ $0[id] }) else { throw WorkerError(.backend, "no result for \(id)") }
-        return try result.get()
+        await #expect(throws: WorkerError.self) { try await Self.rollout(Self.request("c", seed: 3), cancellation: flag) }
     }
 }
