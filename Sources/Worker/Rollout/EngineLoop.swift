@@ -110,6 +110,10 @@ final class EngineLoop: Sendable {
                 defer { inbox.events.removeAll(keepingCapacity: true) }
                 return inbox.events
             }
+            // In flight from the moment a tree arrives (its prompt prefill is engine work).
+            if activeSince == nil, events.contains(where: { if case .start = $0.event { true } else { false } }) {
+                activeSince = .now
+            }
             for (key, event) in events { handle(event, key: key, trees: &trees, context) }
             noteActivity()
             if trees.isEmpty && stopping.load(ordering: .relaxed) {
