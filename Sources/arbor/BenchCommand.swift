@@ -9,5 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
             Example:
               arbor bench transport --json
             """,
-        subcommands: [BenchTransportCommand.self, BenchEngineCommand.self, BenchToolsCommand.self])
+        subcommands: [
+            BenchTransportCommand.self, BenchEngineCommand.self, BenchToolsCommand.self, BenchRolloutCommand.self,
+        ])
 }

@@ -17,8 +17,10 @@ struct WorkerCommand: AsyncParsableCommand {
             Backends: `builtin` runs the policy on Arbor's own engine; `scripted` is the load-testing \
             backend (synthetic trees with tool calls and a configurable latency, no model).
 
-            With CURVE (`arbor keygen`), pass the worker's secret key file and the coordinator's \
-            public key file; the worker's own public key is derived from its secret.
+            The builtin backend decodes the branches of all in-flight trees together on one engine \
+            thread, so --slots 2 to 4 keeps it busy while tool calls run. With CURVE (`arbor keygen`), \
+            pass the worker's secret key file and the coordinator's public key file; the worker's own \
+            public key is derived from its secret.
 
             Example:
               arbor worker --connect tcp://coordinator-host:5555 --slots 2 \\
@@ -33,6 +35,12 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "Requests served at once.")
     var slots = 1
+
+    @Option(help: "Builtin backend: the GGUF model file. A job naming another existing model file switches to it.")
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @Option(help: "Builtin backend: OpenBLAS threads of the engine.")
+    var threads = 2
 
     @Option(help: "Worker id (default: host-pid-random).")
     var workerID: String?
@@ -61,6 +69,11 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--curve-secret and --server-key go together: the worker's secret key and the coordinator's public key")
         }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if backend == .builtin, !FileManager.default.fileExists(atPath: model) {
+            throw ValidationError(
+                "no model file at '\(model)'; run scripts/fetch-model, pass --model PATH, or use --backend scripted")
+        }
     }
 
     /// The client-side CURVE options read from the key files; nil without keys.
@@ -79,7 +92,9 @@ struct WorkerCommand: AsyncParsableCommand {
         switch backend {
         case .scripted: policy = ScriptedBackend(stepLatencyMilliseconds: scriptedLatencyMs)
         case .builtin:
-            throw ValidationError("the builtin backend is not available in this build yet; use --backend scripted")
+            var options = BuiltinBackend.Options()
+            options.threads = threads
+            policy = try BuiltinBackend(modelPath: model, options: options)
         }
         let node = WorkerNode(
             options: .init(

@@ -1,0 +1,188 @@
+import ArborProtocol
+import Foundation
+import Kernels
+import Synchronization
+
+/// The policy backend on Arbor's own engine: PORTool trees decoded on one engine thread.
+///
+/// Requests arrive on backend threads (one per slot). Each builds its prompt, hands the tree to
+/// the `EngineLoop` and blocks until it is done; the loop decodes the live branches of all
+/// in-flight trees together in one batched step, while tool calls run on other threads.
+/// Branches fork from their parent's sequence, so prompts and shared steps are computed and
+/// stored once (`Options.prefixSharing` off re-prefills each branch's context instead, for
+/// benchmarks). Thread-safe.
+public final class BuiltinBackend: PolicyBackend {
+    public let name = "builtin"
+
+    /// Settings of the engine behind the backend.
+    public struct Options: Sendable, Equatable {
+        /// OpenBLAS threads of the engine.
+        public var threads: Int = 2
+        /// Fork branches from their parent's KV cache (true) or prefill each from scratch.
+        public var prefixSharing = true
+        /// KV-cache capacity in tokens across all in-flight trees (shared prefixes count once).
+        public var cacheTokens = 65_536
+        /// Longest sequence; nil = the model's training context.
+        public var maxContext: Int? = nil
+
+        /// The defaults: 2 threads, prefix sharing on.
+        public init() {}
+    }
+
+    /// The loaded model and the engine thread serving it.
+    private struct Loaded: Sendable {
+        var path: String
+        var tokenizer: Tokenizer
+        var template: ChatTemplate
+        var loop: EngineLoop
+    }
+
+    /// What the job as run says (after `configure`), and the tools built from it.
+    private struct JobState: Sendable {
+        var tools = ToolSettings()
+        var systemPrompt: String?
+        var preferredModel: String?
+        var toolbox: RolloutToolbox?
+    }
+
+    private let options: Options
+    private let loaded: Mutex<Loaded>
+    private let job = Mutex(JobState())
+
+    /// Loads the GGUF model at `modelPath` and starts the engine thread.
+    ///
+    /// Throws `WorkerError` (`.io`, `.badModelFile`, `.unsupported`, `.missingModelData`) naming
+    /// the file when the model cannot be loaded.
+    public init(modelPath: String, options: Options = Options()) throws {
+        self.options = options
+        loaded = Mutex(try Self.load(modelPath, options))
+    }
+
+    /// A backend over an already loaded `model` (tests share one copy of the weights); the
+    /// tokenizer is read from the GGUF file at `modelPath`.
+    init(model: LlamaModel, modelPath: String, options: Options = Options()) throws {
+        self.options = options
+        loaded = Mutex(try Self.start(model, file: try GGUFFile(path: modelPath), path: modelPath, options))
+    }
+
+    deinit {
+        loaded.withLock { $0.loop.shutdown() }
+    }
+
+    /// Takes the job's tools, system prompt and model path. Cheap: the tools are built and a
+    /// different model is loaded at the next request. Throws `WorkerError(.configuration)` for a
+    /// job that does not parse.
+    public func configure(jobYAML: String) throws {
+        let config: JobConfig
+        do {
+            config = try JobConfig(yaml: jobYAML, file: "job as run", requirement: .signalOnly)
+        } catch {
+            throw WorkerError(.configuration, "the coordinator's job does not parse", cause: error)
+        }
+        job.withLock { state in
+            if state.tools != config.tools { state.toolbox = nil }
+            state.tools = config.tools
+            state.systemPrompt = config.systemPrompt
+            state.preferredModel = config.model.path
+        }
+    }
+
+    /// Loads new weights (a GGUF file) for the next requests; in-flight trees finish on the old ones.
+    public func loadPolicy(weightsPath: String) throws {
+        let fresh = try Self.load(weightsPath, options)
+        let old = loaded.withLock { state -> EngineLoop in
+            defer { state = fresh }
+            return state.loop
+        }
+        old.shutdown()
+    }
+
+    /// Grows the request's tree; blocks this backend thread until it is done.
+    ///
+    /// Throws `WorkerError.cancelled` once `cancellation` fires, or the engine's error.
+    public func rollout(_ request: RolloutRequest, cancellation: CancellationFlag) throws -> RolloutResult {
+        try cancellation.check()
+        let model = try currentModel()
+        let (toolbox, systemPrompt) = toolsAndPrompt()
+        let spec = request.spec
+        let offered = toolbox.offered(for: request.task)
+        var messages: [ChatMessage] = []
+        if let system = spec.systemPrompt.isEmpty ? systemPrompt : spec.systemPrompt {
+            messages.append(ChatMessage(.system, system))
+        }
+        messages.append(ChatMessage(.user, request.task.prompt))
+        let prompt = model.template.encodePrompt(messages, tools: offered.promptBlock()).map { Int($0) }
+        let reply = RolloutReply()
+        let plan = TreePlan(
+            request: request, promptIDs: prompt,
+            sampling: SamplingParameters(
+                temperature: max(0, spec.temperature), topP: spec.topP > 0 && spec.topP < 1 ? spec.topP : 1,
+                topK: Int(spec.topK)),
+            schedule: PORToolSchedule(
+                trajectories: Int(spec.trajectories), branching: Int(spec.branching),
+                maxToolSteps: Int(spec.maxToolSteps)),
+            maxStepTokens: spec.maxStepTokens > 0 ? Int(spec.maxStepTokens) : 256,
+            prefixSharing: options.prefixSharing, tools: toolbox.executor(for: offered),
+            suspendAfterFailures: job.withLock { $0.tools.suspendAfterFailures },
+            verifier: toolbox.verifier, reply: reply)
+        let key = model.loop.submit(plan)
+        return try reply.wait {
+            if cancellation.isCancelled {
+                model.loop.cancel(key)
+                throw WorkerError(.cancelled, "request \(request.requestID) cancelled")
+            }
+        }
+    }
+
+    /// How busy the engine thread has been since the model was loaded. Thread-safe.
+    public var utilization: EngineUtilization { loaded.withLock { $0.loop.utilization } }
+
+    /// Tools this worker could not set up for the job (empty before the first request). Thread-safe.
+    public var unavailableTools: [String] { job.withLock { $0.toolbox?.unavailable ?? [] } }
+
+    // MARK: - Internals
+
+    /// The loaded model, after switching to the job's model when it names another existing file.
+    private func currentModel() throws -> Loaded {
+        let preferred = job.withLock { $0.preferredModel }
+        return try loaded.withLock { state in
+            if let preferred, Self.canonical(preferred) != Self.canonical(state.path),
+                FileManager.default.fileExists(atPath: preferred)
+            {
+                let fresh = try Self.load(preferred, options)
+                state.loop.shutdown()
+                state = fresh
+            }
+            return state
+        }
+    }
+
+    /// The job's toolbox (built on first use) and system prompt.
+    private func toolsAndPrompt() -> (RolloutToolbox, String?) {
+        job.withLock { state in
+            let toolbox = state.toolbox ?? RolloutToolbox(settings: state.tools)
+            state.toolbox = toolbox
+            return (toolbox, state.systemPrompt)
+        }
+    }
+
+    private static func load(_ path: String, _ options: Options) throws -> Loaded {
+        let file = try GGUFFile(path: path)
+        return try start(try LlamaModel(file: file), file: file, path: path, options)
+    }
+
+    private static func start(_ model: LlamaModel, file: GGUFFile, path: String, _ options: Options) throws -> Loaded {
+        let tokenizer = try Tokenizer(gguf: file)
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        var engineOptions = EngineOptions()
+        engineOptions.threads = max(1, options.threads)
+        engineOptions.cacheTokens = options.cacheTokens
+        engineOptions.maxContext = options.maxContext
+        let loop = EngineLoop(model: model, tokenizer: tokenizer, template: template, options: engineOptions)
+        return Loaded(path: path, tokenizer: tokenizer, template: template, loop: loop)
+    }
+
+    private static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+}
