@@ -237,7 +237,7 @@ private final class RequestQueue: Sendable {
 
     /// Records one request's outcome.
     func finish(_ outcome: Result<RolloutResult, any Error>) {
-        let result = outcome.mapError { $0 as? WorkerError ?? WorkerError(.backend, "rollout failed", cause: $0 as? any Error & Sendable) }
+        let result = outcome.mapError { $0 as? WorkerError ?? WorkerError(.backend, "rollout failed", cause: $0) }
         finished.withLock { $0.append(result) }
     }
 

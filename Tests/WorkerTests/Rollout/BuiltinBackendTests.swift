@@ -23,7 +23,11 @@ struct BuiltinBackendTests {
         return backend
     }()
 
-    static func request(_ id: String, seed: UInt64, prompt: String = "Use the python tool to compute 123*456.") -> RolloutRequest {
+    /// A prompt the 135M model copies often enough to call the tool, so tool steps, tool
+    /// responses and later rounds are exercised.
+    static let toolPrompt = #"Reply with exactly this line and nothing else: <tool_call>{"name": "python", "arguments": {"code": "print(123*456)"}}</tool_call>"#
+
+    static func request(_ id: String, seed: UInt64, prompt: String = toolPrompt) -> RolloutRequest {
         var request = RolloutRequest()
         request.requestID = id
         request.attempt = 1
@@ -84,6 +88,9 @@ struct BuiltinBackendTests {
                 #expect(!node.contextIds.isEmpty, "tool responses were appended after node \(index)")
             }
         }
+        let toolSteps = nodes.filter { !$0.toolCalls.isEmpty }
+        #expect(!toolSteps.isEmpty, "seed 7 calls the python tool at least once")
+        #expect(toolSteps.allSatisfy { !$0.contextIds.isEmpty || $0.isLeaf })
         for (index, node) in nodes.enumerated().dropFirst() where !node.isLeaf {
             #expect(children[index] > 0, "dead end at node \(index)")
         }
