@@ -53,6 +53,11 @@ struct RunCommand: AsyncParsableCommand {
         var options = CoordinatorService.Options(
             config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
         var workerArguments: [String] = []
+        let workerBackend = backend ?? job.model.backend.rawValue
+        if workerBackend == "builtin", let model = job.model.path {
+            // The job's model (its path resolved against the job file), not the worker's default.
+            workerArguments += ["--model", model]
+        }
         var localKeys: LocalWorkerKeys?
         defer { localKeys?.remove() }
         if let keys = try security.serverKeys() {
@@ -61,7 +66,7 @@ struct RunCommand: AsyncParsableCommand {
             localKeys = local
             options.curve = keys.curve
             options.authorizedWorkerKeys = keys.authorized + [local.workerPublicKey]
-            workerArguments = local.workerArguments
+            workerArguments += local.workerArguments
         }
         options.http = endpoints.http
         let service = try CoordinatorService(options: options, logger: logger)

@@ -86,6 +86,9 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The engine needs OpenBLAS's vector kernels; on CPUs newer than the library this restarts
+        // the process once with OPENBLAS_CORETYPE set (before any socket or thread exists).
+        if backend == .builtin { BLASCoreSelection.reexecIfNeeded() }
         logging.bootstrap()
         let logger = Logger(label: "arbor.worker")
         let policy: any PolicyBackend

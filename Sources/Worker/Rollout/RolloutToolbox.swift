@@ -18,31 +18,39 @@ final class RolloutToolbox: Sendable {
     let unavailable: [String]
     private let executors = Mutex<[String: ToolExecutor]>([:])
 
-    /// The tools of `settings`.
+    /// The tools of `settings`, built by the tools layer (`ToolRegistry.build`): python,
+    /// calculator, search over the job's corpus and every MCP server's tools. A job whose tools
+    /// cannot be set up (a missing corpus, an MCP server that does not start) gets no tools, and
+    /// the reason is kept in `unavailable` for the worker's log.
     ///
-    /// TODO: the calculator, search and MCP tools are built by the tools layer
-    /// (`ToolRegistry.build(settings:)`), which is not in this build yet; until then only
-    /// `python` is offered and the others are listed in `unavailable`.
+    /// Blocks while the tools start; call it off the transport thread and off the cooperative
+    /// pool (backends run on their own threads).
     init(settings: ToolSettings) {
-        var tools: [any Tool] = []
-        var unavailable: [String] = []
-        var python: PythonTool?
-        do {
-            python = try PythonTool(settings: settings.python)
-        } catch {
-            unavailable.append("python (\(error))")
-        }
-        let wanted = settings.enabled.isEmpty ? ["python", "calculator", "search"] : settings.enabled
-        for name in wanted {
-            switch name {
-            case "python": if let python { tools.append(python) }
-            case "search" where settings.search.corpus == nil && settings.enabled.isEmpty: continue
-            default: unavailable.append("\(name) (not built into this worker yet)")
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<ToolRegistry, any Error>?>(nil)
+        Task.detached {
+            let built: Result<ToolRegistry, any Error>
+            do {
+                built = .success(try await ToolRegistry.build(settings: settings))
+            } catch {
+                built = .failure(error)
             }
+            outcome.withLock { $0 = built }
+            done.signal()
         }
-        registry = ToolRegistry(tools)
-        verifier = Verifier(python: python)
-        self.unavailable = unavailable
+        done.wait()
+        switch outcome.withLock({ $0 }) {
+        case .success(let built):
+            registry = built
+            unavailable = []
+        case .failure(let error):
+            registry = ToolRegistry([])
+            unavailable = ["tools (\(error))"]
+        case nil:
+            registry = ToolRegistry([])
+            unavailable = ["tools (not built)"]
+        }
+        verifier = Verifier(python: registry.tool(named: "python") as? PythonTool)
     }
 
     /// The tools `task` offers: its `tools` list, in that order, of those this worker has; all of
