@@ -38,11 +38,18 @@ public struct CoordinatorCore {
         public var maxAttempts: Int = 5
         /// The job as run, sent to every worker in its RegisterAck.
         public var jobYAML: String
+        /// Seconds a request may run before a copy goes to another worker (first result wins);
+        /// 0 = never.
+        public var stragglerTimeout: Double = 0
+        /// Consecutive undecodable frames after which a peer is ignored (its connection no longer
+        /// served).
+        public var badFrameLimit = 20
 
         public init(
             coordinatorID: String, batchCount: Int, maxBatchesInFlight: Int, heartbeatInterval: Double,
-            heartbeatLiveness: Int, jobYAML: String
+            heartbeatLiveness: Int, jobYAML: String, stragglerTimeout: Double = 0
         ) {
+            self.stragglerTimeout = stragglerTimeout
             self.coordinatorID = coordinatorID
             self.batchCount = batchCount
             self.maxBatchesInFlight = maxBatchesInFlight
@@ -74,6 +81,8 @@ public struct CoordinatorCore {
         /// The worker it is assigned to, nil while queued.
         var workerID: String?
         var dispatchedAt: Double?
+        /// A second worker running a copy because the first was too slow (straggler).
+        var backupWorkerID: String?
     }
 
     public let settings: Settings
@@ -90,6 +99,9 @@ public struct CoordinatorCore {
     /// Request ids answered or given up, so late duplicates are recognised.
     private var finished: Set<String> = []
     private var lastHeartbeatSent: Double = -.infinity
+    /// Consecutive bad frames per routing id, and the peers ignored for sending too many.
+    private var badFrameStreaks: [Frame: Int] = [:]
+    private var ignoredPeers: Set<Frame> = []
     private let nextBatch: () -> [RolloutRequest]
     private var jobCompleteSent = false
     /// Monotonic times of the first dispatch and the latest accepted result.
@@ -110,6 +122,8 @@ public struct CoordinatorCore {
         public var workersLost = 0
         public var badFrames = 0
         public var unexpectedMessages = 0
+        public var stragglersRedispatched = 0
+        public var peersIgnored = 0
     }
 
     /// `nextBatch` returns the next batch's requests (ids, tasks, specs filled in); it is called
@@ -166,7 +180,8 @@ public struct CoordinatorCore {
 
     /// A decoded message from the worker behind `identity`.
     public mutating func received(_ envelope: Envelope, from identity: Frame, now: Double) -> [Action] {
-        guard let body = envelope.body else { return [] }
+        guard let body = envelope.body, !ignoredPeers.contains(identity) else { return [] }
+        badFrameStreaks[identity] = nil
         if case .register(let message) = body {
             return register(message, identity: identity, now: now)
         }
@@ -204,19 +219,38 @@ public struct CoordinatorCore {
     }
 
     /// A frame from `identity` that did not decode.
-    public mutating func badFrame(_ error: ProtocolError, from identity: Frame) -> [Action] {
+    public mutating func badFrame(_ error: ProtocolError, from identity: Frame, now: Double = 0) -> [Action] {
         counters.badFrames += 1
-        return [.send(to: identity, Wire.errorBody(for: error)), .log(.warning, "bad frame: \(error.message)")]
+        guard !ignoredPeers.contains(identity) else { return [] }
+        let streak = (badFrameStreaks[identity] ?? 0) + 1
+        badFrameStreaks[identity] = streak
+        guard streak >= settings.badFrameLimit else {
+            return [.send(to: identity, Wire.errorBody(for: error)), .log(.warning, "bad frame: \(error.message)")]
+        }
+        // A peer that only sends garbage gets no more answers; if it was a worker, its work goes
+        // to the others.
+        ignoredPeers.insert(identity)
+        badFrameStreaks[identity] = nil
+        counters.peersIgnored += 1
+        var actions: [Action] = [
+            .send(to: identity, Wire.error(.refused, "\(streak) bad frames in a row: this connection is no longer served")),
+            .log(.warning, "peer \(String(decoding: identity.prefix(32), as: UTF8.self)) sent \(streak) bad frames in a row; ignoring it"),
+        ]
+        if let worker = registry.worker(identity: identity) {
+            actions += lose(worker, reason: "ignored after \(streak) bad frames", now: now)
+        }
+        return actions
     }
 
     /// Time passed: reap silent workers, send heartbeats, keep dispatching.
     public mutating func tick(now: Double) -> [Action] {
         var actions: [Action] = []
         for worker in registry.reapDead(now: now) {
-            actions += requeueAll(worker.assigned, reason: "worker \(worker.id) lost (no heartbeat)")
+            actions += release(worker.assigned, from: worker.id, reason: "worker \(worker.id) lost (no heartbeat)")
             counters.workersLost += 1
             actions.append(.log(.warning, "worker \(worker.id) missed its heartbeats; \(worker.assigned.count) request(s) requeued"))
         }
+        actions += redispatchStragglers(now: now)
         if now - lastHeartbeatSent >= settings.heartbeatInterval {
             lastHeartbeatSent = now
             for worker in registry.workers.values.sorted(by: { $0.id < $1.id }) {
@@ -234,7 +268,7 @@ public struct CoordinatorCore {
             // The connection now speaks for another worker id: the old one is gone, and so is its
             // claim on the requests it held.
             _ = registry.remove(previous.id)
-            actions += requeueAll(previous.assigned, reason: "worker \(previous.id) replaced by \(message.workerID)")
+            actions += release(previous.assigned, from: previous.id, reason: "worker \(previous.id) replaced by \(message.workerID)")
         }
         let before = registry[message.workerID]
         var worker = registry.register(message, identity: identity, now: now)
@@ -262,25 +296,39 @@ public struct CoordinatorCore {
             .send(to: identity, .registerAck(ack)),
             .log(.info, "worker \(worker.id) registered from \(message.host) with \(worker.slots) slot(s), backend \(message.backend)"),
         ]
-        actions += requeueAll(lost, reason: "worker \(worker.id) re-registered without them")
+        actions += release(lost, from: worker.id, reason: "worker \(worker.id) re-registered without them")
         return actions + dispatch(now: now)
     }
 
     private mutating func lose(_ worker: WorkerRecord, reason: String, now: Double) -> [Action] {
         _ = registry.remove(worker.id)
         var actions: [Action] = [.log(.info, "worker \(worker.id) \(reason)")]
-        actions += requeueAll(worker.assigned, reason: "worker \(worker.id) \(reason)")
+        actions += release(worker.assigned, from: worker.id, reason: "worker \(worker.id) \(reason)")
         return actions + dispatch(now: now)
     }
 
     private mutating func workerError(_ error: ErrorMessage, from worker: WorkerRecord, now: Double) -> [Action] {
         let id = error.requestID
+        if !id.isEmpty, requests[id]?.backupWorkerID == worker.id {
+            // The straggler copy failed or was refused; the original keeps running.
+            requests[id]?.backupWorkerID = nil
+            var worker = worker
+            worker.assigned.remove(id)
+            registry[worker.id] = worker
+            return dispatch(now: now)
+        }
         guard !id.isEmpty, let state = requests[id], state.workerID == worker.id else {
             return [.log(.warning, "worker \(worker.id) reported \(error.code): \(error.message)")]
         }
         var worker = worker
         worker.assigned.remove(id)
         registry[worker.id] = worker
+        if let backup = state.backupWorkerID {
+            // Its straggler copy still runs: that copy carries on as the request.
+            requests[id]?.workerID = backup
+            requests[id]?.backupWorkerID = nil
+            return [.log(.info, "request \(id) failed on \(worker.id); its copy on \(backup) carries on")] + dispatch(now: now)
+        }
         var actions: [Action] = []
         if error.code == .refused {
             // Not a failure of the task: the worker was busy, draining or switching policy.
@@ -325,8 +373,10 @@ public struct CoordinatorCore {
         }
         worker.completed += 1
         registry[worker.id] = worker
-        // First result wins: if the request was re-dispatched elsewhere, cancel that copy.
-        if let other = state.workerID, other != worker.id, var holder = registry[other] {
+        // First result wins: if the request also runs elsewhere (re-dispatched, or a straggler
+        // copy), cancel the other copy.
+        for other in [state.workerID, state.backupWorkerID].compactMap({ $0 }) where other != worker.id {
+            guard var holder = registry[other] else { continue }
             holder.assigned.remove(id)
             registry[other] = holder
             var cancel = Arbor_V1_Cancel()
@@ -382,6 +432,53 @@ public struct CoordinatorCore {
             }
             openBatches[batchesOpened] = open
             actions.append(.log(.info, "batch \(batchesOpened) opened with \(batch.count) request(s)"))
+        }
+        return actions
+    }
+
+    /// Takes requests away from a worker that is gone: a request whose straggler copy still runs
+    /// elsewhere keeps going there; the others are requeued.
+    private mutating func release(_ ids: Set<String>, from workerID: String, reason: String) -> [Action] {
+        var toRequeue: Set<String> = []
+        for id in ids {
+            guard var state = requests[id] else { continue }
+            if state.backupWorkerID == workerID {
+                state.backupWorkerID = nil
+            } else if state.workerID == workerID, let backup = state.backupWorkerID {
+                state.workerID = backup
+                state.backupWorkerID = nil
+            } else {
+                toRequeue.insert(id)
+                continue
+            }
+            requests[id] = state
+        }
+        return requeueAll(toRequeue, reason: reason)
+    }
+
+    /// Sends a copy of every request running longer than the straggler timeout to another free
+    /// worker (one copy per request); whichever result comes first wins.
+    private mutating func redispatchStragglers(now: Double) -> [Action] {
+        guard settings.stragglerTimeout > 0 else { return [] }
+        var actions: [Action] = []
+        let slow = requests.filter { _, state in
+            state.workerID != nil && state.backupWorkerID == nil
+                && now - (state.dispatchedAt ?? now) > settings.stragglerTimeout
+        }.keys.sorted()
+        for id in slow {
+            guard var state = requests[id],
+                var backup = registry.available(policyVersion: policyVersion).first(where: { $0.id != state.workerID })
+            else { continue }
+            state.backupWorkerID = backup.id
+            var copy = state.request
+            copy.attempt += 1
+            requests[id] = state
+            backup.assigned.insert(id)
+            registry[backup.id] = backup
+            counters.stragglersRedispatched += 1
+            actions.append(.send(to: backup.identity, .rolloutRequest(copy)))
+            actions.append(.persist(.dispatched(requestID: id, attempt: copy.attempt, workerID: backup.id)))
+            actions.append(.log(.info, "request \(id) is a straggler on \(state.workerID ?? "?"); a copy goes to \(backup.id)"))
         }
         return actions
     }

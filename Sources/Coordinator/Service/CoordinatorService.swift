@@ -178,7 +178,8 @@ public final class CoordinatorService: Sendable {
                 coordinatorID: "coordinator-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))",
                 batchCount: config.batch.count, maxBatchesInFlight: config.batch.maxBatchesInFlight,
                 heartbeatInterval: Double(config.workers.heartbeatIntervalMs) / 1000,
-                heartbeatLiveness: config.workers.heartbeatLiveness, jobYAML: jobYAML),
+                heartbeatLiveness: config.workers.heartbeatLiveness, jobYAML: jobYAML,
+                stragglerTimeout: config.workers.stragglerTimeoutS),
             now: Clock.now(),
             nextBatch: {
                 let batch = planner.nextBatch()
@@ -281,7 +282,7 @@ public final class CoordinatorService: Sendable {
                     let envelope = try Wire.decode(frames[1])
                     pending += core.received(envelope, from: frames[0], now: now)
                 } catch let error as ProtocolError {
-                    pending += core.badFrame(error, from: frames[0])
+                    pending += core.badFrame(error, from: frames[0], now: now)
                 } catch {}
             }
             for frames in control.receiveAll() {

@@ -81,6 +81,10 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var toolErrors: Int
         /// Worker connections refused by CURVE authentication (unknown key); nil without CURVE.
         public var curveRefusals: Int? = nil
+        /// Straggler copies sent to a second worker; nil from coordinators that predate them.
+        public var stragglersRedispatched: Int? = nil
+        /// Peers no longer served after a run of bad frames.
+        public var peersIgnored: Int? = nil
     }
 
     public struct RewardStats: Codable, Sendable, Equatable {

@@ -126,7 +126,8 @@ struct StatusBoard {
                 requeued: counters.requeued, failedAttempts: counters.failedAttempts, givenUp: counters.givenUp,
                 workersLost: counters.workersLost, badFrames: counters.badFrames + controlBadFrames,
                 unexpectedMessages: counters.unexpectedMessages, generatedTokens: generatedTokens,
-                toolCalls: toolCalls, toolErrors: toolErrors, curveRefusals: curveRefusals),
+                toolCalls: toolCalls, toolErrors: toolErrors, curveRefusals: curveRefusals,
+                stragglersRedispatched: counters.stragglersRedispatched, peersIgnored: counters.peersIgnored),
             rewards: rewards.reduce(into: [:]) { result, entry in
                 let stats = entry.value
                 result[entry.key] = JobStatus.RewardStats(

@@ -173,3 +173,70 @@ struct CoordinatorCoreTests {
         #expect(core.counters.failedAttempts == 0)
     }
 }
+
+/// Stragglers and abusive peers (issue 6).
+struct CoordinatorCoreFaultTests {
+    let base = CoordinatorCoreTests()
+
+    func makeCore(straggler: Double) -> CoordinatorCore {
+        CoordinatorCore(
+            settings: .init(
+                coordinatorID: "c", batchCount: 1, maxBatchesInFlight: 1, heartbeatInterval: 1, heartbeatLiveness: 100,
+                jobYAML: "", stragglerTimeout: straggler),
+            now: 0,
+            nextBatch: {
+                var request = RolloutRequest()
+                request.requestID = "b000001-00"
+                request.attempt = 1
+                return [request]
+            })
+    }
+
+    @Test func slowRequestGetsACopyAndTheFirstResultWins() {
+        var core = makeCore(straggler: 5)
+        _ = core.start(now: 0)
+        #expect(base.dispatched(base.register(&core, "slow", slots: 1, now: 0)) == ["b000001-00"])
+        #expect(base.dispatched(base.register(&core, "fast", slots: 1, now: 0)).isEmpty)
+        #expect(base.dispatched(core.tick(now: 4)).isEmpty, "not a straggler yet")
+        let copy = core.tick(now: 6)
+        #expect(base.dispatched(copy, to: "fast") == ["b000001-00"])
+        #expect(core.counters.stragglersRedispatched == 1)
+        #expect(base.dispatched(core.tick(now: 20)).isEmpty, "one copy per request")
+        let answered = core.received(base.result("b000001-00"), from: Array("fast".utf8), now: 7)
+        #expect(answered.contains { if case .send(let to, .cancel) = $0 { to == Array("slow".utf8) } else { false } })
+        #expect(answered.contains { if case .commitResult = $0 { true } else { false } })
+        #expect(core.batchesCompleted == 1)
+        // The slow worker's late result is a duplicate: acknowledged, dropped.
+        _ = core.received(base.result("b000001-00"), from: Array("slow".utf8), now: 8)
+        #expect(core.counters.duplicates == 1)
+    }
+
+    @Test func losingTheOriginalHolderKeepsTheCopyRunning() {
+        var core = makeCore(straggler: 5)
+        _ = core.start(now: 0)
+        _ = base.register(&core, "slow", slots: 1, now: 0)
+        _ = base.register(&core, "fast", slots: 1, now: 0)
+        _ = core.tick(now: 6)
+        var goodbye = Arbor_V1_Deregister()
+        goodbye.workerID = "slow"
+        _ = core.received(base.envelope(.deregister(goodbye)), from: Array("slow".utf8), now: 7)
+        #expect(core.counters.requeued == 0, "the copy on fast carries on")
+        _ = core.received(base.result("b000001-00"), from: Array("fast".utf8), now: 8)
+        #expect(core.batchesCompleted == 1)
+    }
+
+    @Test func aPeerSendingOnlyGarbageIsIgnoredAndItsWorkRequeued() {
+        var core = makeCore(straggler: 0)
+        _ = core.start(now: 0)
+        _ = base.register(&core, "noisy", slots: 1, now: 0)
+        var last: [CoordinatorCore.Action] = []
+        for _ in 0..<20 { last = core.badFrame(ProtocolError(.badFrame, "garbage"), from: Array("noisy".utf8), now: 1) }
+        #expect(core.counters.peersIgnored == 1)
+        #expect(core.counters.requeued == 1)
+        #expect(core.registry["noisy"] == nil)
+        #expect(last.contains { if case .send(_, .error(let error)) = $0 { error.code == .refused } else { false } })
+        // Further frames from it, good or bad, get nothing.
+        #expect(core.badFrame(ProtocolError(.badFrame, "more"), from: Array("noisy".utf8), now: 2).isEmpty)
+        #expect(core.received(base.envelope(.heartbeat(HeartbeatMessage())), from: Array("noisy".utf8), now: 2).isEmpty)
+    }
+}
