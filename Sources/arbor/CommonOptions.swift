@@ -121,13 +121,28 @@ struct LoggingOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Runs `body` on SIGINT/SIGTERM; the handlers live as long as the returned sources.
+/// Runs `body` on SIGINT/SIGTERM for the rest of the process's life.
 func onTerminationSignals(_ body: @escaping @Sendable (Int32) -> Void) -> [any DispatchSourceSignal] {
-    [SIGINT, SIGTERM].map { signalNumber in
+    let sources: [any DispatchSourceSignal] = [SIGINT, SIGTERM].map { signalNumber in
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
         source.setEventHandler { body(signalNumber) }
         source.resume()
         return source
+    }
+    // Signal dispositions are process-wide, so the sources live as long as the process: a source
+    // released early (an optimiser may end a local's lifetime at its last use) would put the
+    // default action back and the next SIGTERM would kill the process without draining.
+    SignalSources.keep(sources)
+    return sources
+}
+
+/// Keeps signal sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) private static var kept: [any DispatchSourceSignal] = []
+    private static let lock = NSLock()
+
+    static func keep(_ sources: [any DispatchSourceSignal]) {
+        lock.withLock { kept += sources }
     }
 }
