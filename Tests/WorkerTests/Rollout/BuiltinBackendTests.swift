@@ -152,15 +152,19 @@ struct BuiltinBackendTests {
         return (checked, worst)
     }
 
-    /// Two requests on two backend threads share the engine thread's batches; both complete and
-    /// each equals its tree grown alone (sampling streams are per branch).
+    /// Two requests on two backend threads share the engine thread's batches and both complete
+    /// with whole trees. A tree grown beside another is not promised to equal the tree grown
+    /// alone token for token: the batched matmuls have another shape (M), so OpenBLAS sums in
+    /// another order and a near-tie can sample differently. Same batch composition, same tree:
+    /// that replay is checked by the same-seed test.
     @Test func concurrentRequestsBatchTogetherAndKeepTheirTrees() async throws {
         let backend = try #require(Self.backend)
         let first = try await Self.solo.value
         async let a = Self.rollout(Self.request("a", seed: 7))
         async let b = Self.rollout(Self.request("b", seed: 11, prompt: "What is 17*23? Use python."))
         let (treeA, treeB) = try await (a, b)
-        #expect(treeA.tree.nodes.map(\.tokenIds) == first.tree.nodes.map(\.tokenIds))
+        #expect(treeA.tree.nodes.first?.tokenIds == first.tree.nodes.first?.tokenIds, "same prompt, same ids")
+        #expect(treeA.tree.nodes.filter(\.isLeaf).count == 4)
         #expect(treeB.tree.nodes.filter(\.isLeaf).count == 4)
         #expect(backend.utilization.stepRows > backend.utilization.steps, "steps batched several branches")
     }
