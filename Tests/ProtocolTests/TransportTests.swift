@@ -1,36 +1,58 @@
 import ArborProtocol
 import Foundation
+import Synchronization
 import Testing
 
 /// The ZeroMQ layer over real sockets on loopback.
 struct TransportTests {
+    /// A ROUTER on a thread of its own (sockets never leave their thread, and an async test may
+    /// resume on another) answers one status query from a `DealerClient`.
     @Test func dealerTalksToRouterOverTCP() async throws {
         let context = ZMQContext()
-        let router = try ZMQSocket(context: context, type: .router)
-        let endpoint = try router.bind("tcp://127.0.0.1:0")
+        let bound = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let seen = Mutex<(endpoint: String, frames: Int, body: Body?)>(("", 0, nil))
+        Thread {
+            guard let router = try? ZMQSocket(context: context, type: .router),
+                let endpoint = try? router.bind("tcp://127.0.0.1:0")
+            else {
+                bound.signal()
+                return
+            }
+            seen.withLock { $0.endpoint = endpoint }
+            bound.signal()
+            var poller = Poller()
+            _ = poller.add(router)
+            var message: [Frame]?
+            for _ in 0..<200 where message == nil {
+                _ = poller.wait(timeoutMilliseconds: 50)
+                message = try? router.receive()
+            }
+            if let message {
+                seen.withLock { $0.frames = message.count; $0.body = try? Wire.decode(message[1]).body }
+                var reply = Arbor_V1_StatusReply()
+                reply.statusJson = "{}"
+                _ = try? router.send([message[0], Wire.encode(.statusReply(reply))])
+            }
+            done.wait()
+            router.close()
+        }.start()
+        bound.wait()
+        let endpoint = seen.withLock { $0.endpoint }
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
         #expect(!endpoint.hasSuffix(":0"))
         let client = try DealerClient(context: context, endpoint: endpoint)
-        defer { client.close() }
-        client.send(.statusQuery(Arbor_V1_StatusQuery()))
-
-        var poller = Poller()
-        _ = poller.add(router)
-        var message: [Frame]?
-        for _ in 0..<100 where message == nil {
-            _ = poller.wait(timeoutMilliseconds: 50)
-            message = try router.receive()
+        defer {
+            client.close()
+            done.signal()
         }
-        let frames = try #require(message)
-        #expect(frames.count == 2)
-        #expect(try Wire.decode(frames[1]).body == .statusQuery(Arbor_V1_StatusQuery()))
-
-        var reply = Arbor_V1_StatusReply()
-        reply.statusJson = "{}"
-        #expect(try router.send([frames[0], Wire.encode(.statusReply(reply))]) == .sent)
-        let answer = try await client.nextEnvelope(timeout: 5)
-        #expect(answer.body == .statusReply(reply))
-        router.close()
+        client.send(.statusQuery(Arbor_V1_StatusQuery()))
+        let answer = try await client.nextEnvelope(timeout: 10)
+        var expected = Arbor_V1_StatusReply()
+        expected.statusJson = "{}"
+        #expect(answer.body == .statusReply(expected))
+        #expect(seen.withLock { $0.frames } == 2)
+        #expect(seen.withLock { $0.body } == .statusQuery(Arbor_V1_StatusQuery()))
     }
 
     @Test func routerReportsUnroutablePeers() throws {

@@ -7,7 +7,11 @@ import Testing
 
 /// PORTool trees on the real model (issue 5 item 1, issue 3 item 7): shape, replay, token in /
 /// token out, and requests batched together on the one engine thread.
-@Suite(.enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"), .timeLimit(.minutes(3)))
+/// Serialized: the tests share one backend, and a replay is exact only when no other test's
+/// branches join the same engine batches.
+@Suite(
+    .serialized, .enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    .timeLimit(.minutes(3)))
 struct BuiltinBackendTests {
     static let jobYAML = """
         model: {backend: builtin}
