@@ -26,7 +26,7 @@ public struct ScriptedBackend: PolicyBackend {
         let schedule = PORToolSchedule(
             trajectories: Int(spec.trajectories), branching: Int(spec.branching),
             maxToolSteps: Int(spec.maxToolSteps))
-        var rng = SplitMix64(seed: spec.seed ^ stableHash(request.task.taskID))
+        var rng = SplitMix64(seed: spec.seed ^ SplitMix64.stableHash(request.task.taskID))
         let latency = (stepLatencyOverride ?? Double(spec.scriptedStepLatencyMs)) / 1000
         // Tasks differ in difficulty so that rewards and advantages vary across the batch.
         let skill = 0.2 + 0.6 * rng.nextUnit()
@@ -127,15 +127,4 @@ public struct ScriptedBackend: PolicyBackend {
     private func promptTokens(_ prompt: String) -> [UInt32] {
         Array(prompt.utf8.prefix(64)).map { UInt32($0) }
     }
-}
-
-/// FNV-1a: a hash of a string that is the same in every process (Swift's `hashValue` is
-/// randomly seeded per process, which would break replay).
-func stableHash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return hash
 }

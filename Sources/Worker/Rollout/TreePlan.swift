@@ -29,7 +29,7 @@ struct TreePlan: Sendable {
 
     /// The seed all of the tree's randomness derives from: the request's seed and its task id, so
     /// that the same request replays the same tree and different tasks of one seed differ.
-    var baseSeed: UInt64 { request.spec.seed ^ stableHash(request.task.taskID) }
+    var baseSeed: UInt64 { request.spec.seed ^ SplitMix64.stableHash(request.task.taskID) }
 }
 
 /// The meeting point of a request thread waiting for its tree and the engine thread finishing

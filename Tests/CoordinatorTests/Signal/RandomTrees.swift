@@ -1,3 +1,4 @@
+import ArborProtocol
 @testable import Coordinator
 
 /// Seeded random rollout trees for property tests.

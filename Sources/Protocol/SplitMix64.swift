@@ -1,8 +1,9 @@
 /// SplitMix64 (Steele, Lea, Flood 2014; constants of Vigna's reference `splitmix64.c`): a tiny
 /// seeded generator whose whole state is one `UInt64`, so sampler state is trivially saved.
 ///
-/// Used instead of the system generator so a seed replays the same batches on every platform and
-/// Swift version; `index(below:)` and `shuffle` are spelled out here for the same reason (the
+/// Shared by the coordinator (sampler, request seeds) and workers (tree rollouts). Used instead of
+/// the system generator so a seed replays the same batches and trees on every platform and Swift
+/// version; `index(below:)` and `shuffle` are spelled out here for the same reason (the
 /// standard library's algorithms may change between releases).
 public struct SplitMix64: RandomNumberGenerator, Sendable, Codable, Equatable {
     /// The generator's whole state.
@@ -19,6 +20,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Codable, Equatable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// A uniform double in [0, 1) from the top 53 bits.
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A uniform integer in `0..<bound` (`bound > 0`), without modulo bias (Lemire 2019:
     /// multiply-high with rejection of the short first interval).
