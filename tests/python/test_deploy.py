@@ -165,7 +165,7 @@ def test_coordinator_mounts_the_job_run_directory_and_keys():
 def test_secret_items_name_keys_the_secret_has():
     secret = resource("Secret", "arbor-curve")
     keys = set(secret.get("stringData", {})) | set(secret.get("data", {}))
-    assert keys == {"coordinator.key", "coordinator.pub", "worker.key", "worker.pub"}
+    assert keys == {"coordinator.key", "coordinator.pub", "worker-1.key", "worker-1.pub"}
     for name in ("arbor-coordinator", "arbor-worker"):
         for volume in resource("Deployment", name)["spec"]["template"]["spec"]["volumes"]:
             if "secret" in volume:
@@ -180,7 +180,7 @@ def test_worker_connects_to_the_service_with_keys_and_drains_on_stop():
     assert arguments[0] == "worker"
     assert flag(arguments, "connect") == "tcp://arbor-coordinator:5555"
     mounts = {m["name"]: m["mountPath"] for m in worker["volumeMounts"]}
-    assert flag(arguments, "curve-secret") == f"{mounts['curve']}/worker.key"
+    assert flag(arguments, "curve-secret") == f"{mounts['curve']}/worker-1.key"
     assert flag(arguments, "server-key") == f"{mounts['curve']}/coordinator.pub"
     assert int(flag(arguments, "slots")) >= 1
     assert deployment["spec"]["replicas"] >= 1
@@ -524,6 +524,6 @@ def test_sbatch_passes_curve_keys_when_given(tmp_path):
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
     calls = log.read_text()
-    assert f"--curve-secret {keys}/coordinator.key --authorized-keys {keys}" in calls
-    assert f"--curve-secret {keys}/worker.key --server-key {keys}/coordinator.pub" in calls
+    assert f"--curve-secret {keys}/coordinator.key --authorized-keys {keys}/authorized_keys" in calls
+    assert f"--curve-secret {keys}/worker-1.key --server-key {keys}/coordinator.pub" in calls
     assert "--insecure" not in calls
