@@ -103,12 +103,22 @@ struct BuiltinBackendTests {
         #expect(result.stats.wallSeconds > 0 && result.stats.decodeSeconds > 0)
     }
 
+    /// The first steps (sampled before any tool ran) replay exactly for a seed. Later steps are
+    /// not promised bit-equal: a branch rejoins the batched decode when its tool call returns, so
+    /// the batch shapes (and OpenBLAS's summation order) depend on tool timing, and a near-tie can
+    /// sample another token. Each replay is still a whole, valid tree.
     @Test func sameSeedReplaysTheSameTree() async throws {
         let first = try await Self.solo.value
         let again = try await Self.rollout(Self.request("a", seed: 7))
-        #expect(again.tree.nodes.map(\.parent) == first.tree.nodes.map(\.parent))
-        #expect(again.tree.nodes.map(\.tokenIds) == first.tree.nodes.map(\.tokenIds))
-        #expect(again.tree.nodes.map(\.contextIds) == first.tree.nodes.map(\.contextIds))
+        func firstSteps(_ result: RolloutResult) -> [[UInt32]] {
+            result.tree.nodes.filter { $0.parent == 0 }.map(\.tokenIds)
+        }
+        #expect(again.tree.nodes.first?.tokenIds == first.tree.nodes.first?.tokenIds)
+        // A first step can be pruned as a dead end when later sampling differs, so compare the
+        // first steps both trees kept: every one of them must be bit-equal to one in the other.
+        let kept = (Set(firstSteps(again)), Set(firstSteps(first)))
+        #expect(!kept.0.isEmpty && (kept.0.isSubset(of: kept.1) || kept.1.isSubset(of: kept.0)))
+        #expect(again.tree.nodes.filter(\.isLeaf).count == first.tree.nodes.filter(\.isLeaf).count)
     }
 
     /// Token in, token out: each trajectory's recorded ids (prompt, steps, tool responses) run
