@@ -61,20 +61,11 @@ public struct RequestPlanner: Sendable {
         message.tools = task.tools
         message.rawJson = task.rawJSON
         request.task = message
-        var spec = RolloutSpec()
-        spec.trajectories = UInt32(config.tree.trajectories)
-        spec.branching = UInt32(config.tree.branching)
-        spec.maxToolSteps = UInt32(config.tree.maxToolSteps)
-        spec.maxStepTokens = UInt32(config.sampling.maxStepTokens)
-        spec.temperature = Float(config.sampling.temperature)
-        spec.topP = Float(config.sampling.topP)
-        spec.topK = UInt32(config.sampling.topK)
         // Every request gets its own seed derived from the job seed and its position, so a
         // rerun of the job replays every tree.
         var seeds = SplitMix64(seed: config.sampling.seed ^ (UInt64(batch) << 32) ^ UInt64(slot))
-        spec.seed = seeds.next()
-        spec.systemPrompt = task.systemPrompt ?? config.systemPrompt ?? ""
-        spec.scriptedStepLatencyMs = UInt32(config.workers.scriptedStepLatencyMs)
+        let spec = RolloutSpec(
+            job: config, seed: seeds.next(), systemPrompt: task.systemPrompt ?? config.systemPrompt ?? "")
         request.spec = spec
         return request
     }

@@ -202,17 +202,9 @@ public struct RolloutBenchmark: Sendable {
                 request.requestID = "bench-\(requests.count)"
                 request.attempt = 1
                 request.task = task
-                var spec = RolloutSpec()
-                spec.trajectories = UInt32(job.tree.trajectories)
-                spec.branching = UInt32(job.tree.branching)
-                spec.maxToolSteps = UInt32(job.tree.maxToolSteps)
-                spec.maxStepTokens = UInt32(job.sampling.maxStepTokens)
-                spec.temperature = Float(job.sampling.temperature)
-                spec.topP = Float(job.sampling.topP)
-                spec.topK = UInt32(job.sampling.topK)
                 var seeds = SplitMix64(seed: job.sampling.seed ^ UInt64(requests.count))
-                spec.seed = seeds.next()
-                spec.systemPrompt = set.systemPrompt ?? job.systemPrompt ?? ""
+                let spec = RolloutSpec(
+                    job: job, seed: seeds.next(), systemPrompt: set.systemPrompt ?? job.systemPrompt ?? "")
                 request.spec = spec
                 requests.append(request)
             }

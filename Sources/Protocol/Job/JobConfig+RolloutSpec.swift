@@ -1,0 +1,17 @@
+extension RolloutSpec {
+    /// The job's tree shape, sampling settings and scripted latency for one request; the seed and
+    /// system prompt differ per request. Used by the coordinator's planner and the rollout benchmark.
+    public init(job: JobConfig, seed: UInt64, systemPrompt: String) {
+        self.init()
+        trajectories = UInt32(job.tree.trajectories)
+        branching = UInt32(job.tree.branching)
+        maxToolSteps = UInt32(job.tree.maxToolSteps)
+        maxStepTokens = UInt32(job.sampling.maxStepTokens)
+        temperature = Float(job.sampling.temperature)
+        topP = Float(job.sampling.topP)
+        topK = UInt32(job.sampling.topK)
+        self.seed = seed
+        self.systemPrompt = systemPrompt
+        scriptedStepLatencyMs = UInt32(job.workers.scriptedStepLatencyMs)
+    }
+}
