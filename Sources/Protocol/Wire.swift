@@ -99,6 +99,7 @@ extension Body {
         case .batchPull: "batch_pull"
         case .trainingBatch: "training_batch"
         case .batchAck: "batch_ack"
+        case .policyPublished: "policy_published"
         case .error: "error"
         }
     }

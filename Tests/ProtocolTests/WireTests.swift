@@ -84,14 +84,19 @@ struct WireTests {
         var batch = Arbor_V1_TrainingBatch()
         batch.batchIndex = 4
         batch.rowsJsonl = "{}\n"
+        batch.staleRowsDropped = 2
+        batch.policyVersion = 3
         var batchAck = Arbor_V1_BatchAck()
         batchAck.batchIndex = 4
+        var published = Arbor_V1_PolicyPublished()
+        published.version = 3
+        published.workersNotified = 2
         return [
             .register(register), .registerAck(ack), .heartbeat(beat), .rolloutRequest(request),
             .rolloutResult(result), .resultAck(resultAck), .cancel(cancel), .drain(drain), .deregister(goodbye),
             .policyUpdate(update), .policyLoaded(loaded), .statusQuery(Arbor_V1_StatusQuery()), .statusReply(reply),
             .batchPull(pull), .trainingBatch(batch), .batchAck(batchAck),
-            Wire.error(.badRequest, "bad", requestID: "b000001-03"),
+            .policyPublished(published), Wire.error(.badRequest, "bad", requestID: "b000001-03"),
         ]
     }
 

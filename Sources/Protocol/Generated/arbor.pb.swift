@@ -173,6 +173,14 @@ public nonisolated struct Arbor_V1_Envelope: Sendable {
     set {body = .batchAck(newValue)}
   }
 
+  public var policyPublished: Arbor_V1_PolicyPublished {
+    get {
+      if case .policyPublished(let v)? = body {return v}
+      return Arbor_V1_PolicyPublished()
+    }
+    set {body = .policyPublished(newValue)}
+  }
+
   /// Anyone → anyone.
   public var error: Arbor_V1_Error {
     get {
@@ -203,6 +211,7 @@ public nonisolated struct Arbor_V1_Envelope: Sendable {
     case batchPull(Arbor_V1_BatchPull)
     case trainingBatch(Arbor_V1_TrainingBatch)
     case batchAck(Arbor_V1_BatchAck)
+    case policyPublished(Arbor_V1_PolicyPublished)
     /// Anyone → anyone.
     case error(Arbor_V1_Error)
 
@@ -633,6 +642,8 @@ public nonisolated struct Arbor_V1_Cancel: Sendable {
 }
 
 /// Coordinator → worker: load these weights between requests and serve this version.
+/// Trainer → coordinator (control socket): publish this version; the reply is `PolicyPublished`
+/// and the coordinator forwards the update to every worker.
 public nonisolated struct Arbor_V1_PolicyUpdate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -690,13 +701,17 @@ public nonisolated struct Arbor_V1_StatusReply: Sendable {
   public init() {}
 }
 
-/// Trainer → coordinator: send me the next training batch (the reply waits until one is ready).
+/// Trainer → coordinator: send me the next training batch. The reply waits until a batch is
+/// ready (or the job has ended). A connection has at most one pull waiting; a second pull
+/// replaces the first. The batch is leased to the puller until it is acknowledged; a lease not
+/// acknowledged within the job's `trainer.lease_timeout_s` is offered again.
 public nonisolated struct Arbor_V1_BatchPull: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Publishing a new policy along with the pull is allowed; 0 = none.
+  /// Rows sampled with a policy older than this version are dropped (and counted), on top of
+  /// the job's `max_staleness` bound; 0 = the job's bound only.
   public var minPolicyVersion: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -711,20 +726,49 @@ public nonisolated struct Arbor_V1_TrainingBatch: Sendable {
 
   public var batchIndex: UInt64 = 0
 
-  /// One JSON training row per line, the same rows as run_dir/batches/batch-NNNNNN.jsonl.
+  /// One JSON training row per line, the rows of run_dir/batches/batch-NNNNNN.jsonl that are
+  /// within the staleness bound when served.
   public var rowsJsonl: String = String()
+
+  /// Rows of this batch left out because their policy version was too old.
+  public var staleRowsDropped: UInt32 = 0
+
+  /// The coordinator's current policy version when the batch was served.
+  public var policyVersion: UInt64 = 0
+
+  /// True when no batch will follow: the job is complete and every batch has been served and
+  /// acknowledged (or the coordinator is stopping). `rows_jsonl` is then empty.
+  public var endOfJob: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
+/// Trainer → coordinator: this batch is consumed; the coordinator echoes the ack. Until acked,
+/// a batch counts against the lease and is offered again if the lease runs out.
 public nonisolated struct Arbor_V1_BatchAck: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var batchIndex: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Coordinator → trainer: the answer to a `PolicyUpdate` on the control socket.
+public nonisolated struct Arbor_V1_PolicyPublished: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: UInt64 = 0
+
+  /// Workers the update was sent to; workers that join later load it at registration.
+  public var workersNotified: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -812,7 +856,7 @@ fileprivate nonisolated let _protobuf_package = "arbor.v1"
 
 nonisolated extension Arbor_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}sequence\0\u{2}\u{8}register\0\u{3}register_ack\0\u{1}heartbeat\0\u{3}rollout_request\0\u{3}rollout_result\0\u{3}result_ack\0\u{1}cancel\0\u{1}drain\0\u{1}deregister\0\u{3}policy_update\0\u{3}policy_loaded\0\u{4}\u{a}status_query\0\u{3}status_reply\0\u{3}batch_pull\0\u{3}training_batch\0\u{3}batch_ack\0\u{2}\u{6}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}sequence\0\u{2}\u{8}register\0\u{3}register_ack\0\u{1}heartbeat\0\u{3}rollout_request\0\u{3}rollout_result\0\u{3}result_ack\0\u{1}cancel\0\u{1}drain\0\u{1}deregister\0\u{3}policy_update\0\u{3}policy_loaded\0\u{4}\u{a}status_query\0\u{3}status_reply\0\u{3}batch_pull\0\u{3}training_batch\0\u{3}batch_ack\0\u{3}policy_published\0\u{2}\u{5}error\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1030,6 +1074,19 @@ nonisolated extension Arbor_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._M
           self.body = .batchAck(v)
         }
       }()
+      case 35: try {
+        var v: Arbor_V1_PolicyPublished?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .policyPublished(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .policyPublished(v)
+        }
+      }()
       case 40: try {
         var v: Arbor_V1_Error?
         var hadOneofValue = false
@@ -1123,6 +1180,10 @@ nonisolated extension Arbor_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._M
     case .batchAck?: try {
       guard case .batchAck(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
+    }()
+    case .policyPublished?: try {
+      guard case .policyPublished(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
     }()
     case .error?: try {
       guard case .error(let v)? = self.body else { preconditionFailure() }
@@ -2180,7 +2241,7 @@ nonisolated extension Arbor_V1_BatchPull: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Arbor_V1_TrainingBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingBatch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_index\0\u{3}rows_jsonl\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_index\0\u{3}rows_jsonl\0\u{3}stale_rows_dropped\0\u{3}policy_version\0\u{3}end_of_job\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2190,6 +2251,9 @@ nonisolated extension Arbor_V1_TrainingBatch: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.batchIndex) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.rowsJsonl) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.staleRowsDropped) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.endOfJob) }()
       default: break
       }
     }
@@ -2202,12 +2266,24 @@ nonisolated extension Arbor_V1_TrainingBatch: SwiftProtobuf.Message, SwiftProtob
     if !self.rowsJsonl.isEmpty {
       try visitor.visitSingularStringField(value: self.rowsJsonl, fieldNumber: 2)
     }
+    if self.staleRowsDropped != 0 {
+      try visitor.visitSingularUInt32Field(value: self.staleRowsDropped, fieldNumber: 3)
+    }
+    if self.policyVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.policyVersion, fieldNumber: 4)
+    }
+    if self.endOfJob != false {
+      try visitor.visitSingularBoolField(value: self.endOfJob, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Arbor_V1_TrainingBatch, rhs: Arbor_V1_TrainingBatch) -> Bool {
     if lhs.batchIndex != rhs.batchIndex {return false}
     if lhs.rowsJsonl != rhs.rowsJsonl {return false}
+    if lhs.staleRowsDropped != rhs.staleRowsDropped {return false}
+    if lhs.policyVersion != rhs.policyVersion {return false}
+    if lhs.endOfJob != rhs.endOfJob {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2238,6 +2314,41 @@ nonisolated extension Arbor_V1_BatchAck: SwiftProtobuf.Message, SwiftProtobuf._M
 
   public static func ==(lhs: Arbor_V1_BatchAck, rhs: Arbor_V1_BatchAck) -> Bool {
     if lhs.batchIndex != rhs.batchIndex {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Arbor_V1_PolicyPublished: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PolicyPublished"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}workers_notified\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.workersNotified) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.version != 0 {
+      try visitor.visitSingularUInt64Field(value: self.version, fieldNumber: 1)
+    }
+    if self.workersNotified != 0 {
+      try visitor.visitSingularUInt32Field(value: self.workersNotified, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Arbor_V1_PolicyPublished, rhs: Arbor_V1_PolicyPublished) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.workersNotified != rhs.workersNotified {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
