@@ -51,7 +51,7 @@ public final class CoordinatorService: Sendable {
 
     enum LocalEvent: Sendable {
         /// These results are durable: acknowledge them.
-        case committed([String])
+        case committed(StoreWriter.Committed)
         case batchWritten(BatchSummary)
         case batchFailed(index: Int, message: String)
         case shutdown(reason: String)
@@ -202,8 +202,7 @@ public final class CoordinatorService: Sendable {
         _ = core.trainerProgress(taken: trainer.taken, now: Clock.now())
         /// When the trainer acknowledged the last batch (the coordinator lingers for its final pull).
         var trainerDoneAt: Double?
-        /// Routing ids of workers whose results wait for their commit before the ack.
-        var awaitingAck: [String: Frame] = [:]
+        var durable = DurableReplies()
         var status = StatusBoard(config: config, startedAt: Date(), runDirectory: options.runDirectory.path)
         // Batches a previous coordinator process wrote count as written for this one too.
         status.batchesWritten = resumed.writtenBatches
@@ -224,7 +223,7 @@ public final class CoordinatorService: Sendable {
                 case .persist(let change):
                     storeWriter.submit(change)
                 case .commitResult(let result, let identity):
-                    awaitingAck[result.requestID] = identity
+                    durable.afterCommit(ofResult: result.requestID, ackTo: identity)
                     storeWriter.submit(.result(result))
                 case .batchComplete(let batch):
                     status.batchClosed(batch)
@@ -248,7 +247,7 @@ public final class CoordinatorService: Sendable {
 
             // The last batch is written: a trainer waiting for more learns there is none.
             if core.isJobComplete, !trainer.jobEnded, status.batchesWritten + status.batchesFailed >= core.batchesCompleted {
-                carryOut(trainer.endOfJob(now: Clock.now()), control: control)
+                carryOut(&durable, trainer.endOfJob(now: Clock.now()), control: control)
             }
             if trainerDoneAt == nil, trainer.jobEnded, trainer.isDrained(total: config.batch.count) {
                 trainerDoneAt = Clock.now()
@@ -268,13 +267,8 @@ public final class CoordinatorService: Sendable {
                     storeWriter.flush()
                     writer.finish()
                     for event in mailbox.drain() {
-                        if case .committed(let ids) = event {
-                            for id in ids {
-                                guard let identity = awaitingAck.removeValue(forKey: id) else { continue }
-                                var ack = Arbor_V1_ResultAck()
-                                ack.requestID = id
-                                workers.send([identity, Wire.encode(.resultAck(ack))])
-                            }
+                        if case .committed(let committed) = event {
+                            durable.deliver(committed, workers: workers, control: control)
                         }
                     }
                     workers.flush(timeout: 0.5)
@@ -310,22 +304,18 @@ public final class CoordinatorService: Sendable {
             }
             for frames in control.receiveAll() {
                 guard let identity = frames.first else { continue }
-                pending += answerControl(frames, core: &core, trainer: &trainer, status: &status, control: control)
+                pending += answerControl(
+                    frames, core: &core, trainer: &trainer, status: &status, durable: &durable, control: control)
             }
             if ready[mailboxIndex].readable {
                 for event in mailbox.drain() {
                     switch event {
-                    case .committed(let ids):
-                        for id in ids {
-                            guard let identity = awaitingAck.removeValue(forKey: id) else { continue }
-                            var ack = Arbor_V1_ResultAck()
-                            ack.requestID = id
-                            workers.send([identity, Wire.encode(.resultAck(ack))])
-                        }
+                    case .committed(let committed):
+                        durable.deliver(committed, workers: workers, control: control)
                     case .batchWritten(let summary):
                         status.batchWritten(summary)
                         logger.info("\(summary.logLine)")
-                        carryOut(trainer.batchWritten(summary.index, now: Clock.now()), control: control)
+                        carryOut(&durable, trainer.batchWritten(summary.index, now: Clock.now()), control: control)
                     case .batchFailed(let index, let message):
                         status.batchesFailed += 1
                         logger.error("batch \(index) could not be written: \(message)")
@@ -338,7 +328,7 @@ public final class CoordinatorService: Sendable {
                     }
                 }
             }
-            carryOut(trainer.tick(now: Clock.now()), control: control)
+            carryOut(&durable, trainer.tick(now: Clock.now()), control: control)
             pending += core.trainerProgress(taken: trainer.taken, now: Clock.now())
             pending += core.tick(now: Clock.now())
             status.curveRefusals = authenticator?.refusals
@@ -358,7 +348,7 @@ public final class CoordinatorService: Sendable {
     /// returned as core actions).
     private func answerControl(
         _ frames: [Frame], core: inout CoordinatorCore, trainer: inout TrainerStream, status: inout StatusBoard,
-        control: BufferedSocket
+        durable: inout DurableReplies, control: BufferedSocket
     ) -> [CoordinatorCore.Action] {
         let identity = frames[0]
         func reply(_ body: Body) { control.send([identity, Wire.encode(body)]) }
@@ -387,13 +377,18 @@ public final class CoordinatorService: Sendable {
             ).json()
             reply(.statusReply(answer))
         case .batchPull(let pull):
-            carryOut(trainer.pull(pull, from: identity, now: now), control: control)
+            carryOut(&durable, trainer.pull(pull, from: identity, now: now), control: control)
         case .batchAck(let ack):
-            carryOut(trainer.ack(ack, from: identity, now: now), control: control)
+            carryOut(&durable, trainer.ack(ack, from: identity, now: now), control: control)
         case .policyUpdate(let update):
             let (answer, actions) = core.publishPolicy(update, now: now)
-            if case .policyPublished = answer { trainer.policyPublished(update.version) }
-            reply(answer)
+            if case .policyPublished = answer {
+                // Answered once the policy is durable: a restarted coordinator still serves it.
+                trainer.policyPublished(update.version)
+                durable.afterCommit(ofPolicy: update.version, reply: answer, to: identity)
+            } else {
+                reply(answer)
+            }
             return actions
         default:
             reply(Wire.error(.unexpectedMessage, "\(envelope.body?.name ?? "empty") is not a control message"))
@@ -410,12 +405,13 @@ public final class CoordinatorService: Sendable {
     }
 
     /// Carries out the trainer stream's actions (transport thread).
-    private func carryOut(_ actions: [TrainerStream.Action], control: BufferedSocket) {
+    private func carryOut(_ durable: inout DurableReplies, _ actions: [TrainerStream.Action], control: BufferedSocket) {
         for action in actions {
             switch action {
             case .reply(let identity, let body):
                 control.send([identity, Wire.encode(body)])
-            case .persistAck(let index):
+            case .persistAck(let index, let trainerIdentity):
+                durable.afterCommit(ofAck: index, echoTo: trainerIdentity)
                 storeWriter.submit(.batchAcked(index: index))
             case .log(let level, let message):
                 log(level, message)

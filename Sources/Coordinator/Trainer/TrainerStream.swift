@@ -18,8 +18,9 @@ public struct TrainerStream {
     public enum Action: Equatable {
         /// Send a reply to the control client behind a routing id.
         case reply(to: Frame, Body)
-        /// Record that a batch is acknowledged (it is never served again, also after a restart).
-        case persistAck(batch: Int)
+        /// Record that a batch is acknowledged (it is never served again, also after a restart),
+        /// then echo the acknowledgement to the trainer behind the routing id.
+        case persistAck(batch: Int, echoTo: Frame)
         /// A line for the log.
         case log(CoordinatorCore.LogLevel, String)
     }
@@ -43,7 +44,6 @@ public struct TrainerStream {
     public struct Counters: Sendable, Equatable {
         public var pulls = 0
         public var served = 0
-        public var acked = 0
         public var leasesExpired = 0
         public var staleRowsDropped = 0
     }
@@ -133,14 +133,11 @@ public struct TrainerStream {
         guard index >= 1, index <= written else {
             return [.reply(to: identity, Wire.error(.badRequest, "batch \(ack.batchIndex) has not been served"))]
         }
-        var actions: [Action] = [.reply(to: identity, .batchAck(ack))]
-        if !acked.contains(index) {
-            acked.insert(index)
-            leases.removeValue(forKey: index)
-            counters.acked += 1
-            actions.append(.persistAck(batch: index))
-        }
-        return actions + serveWaiting(now: now)
+        acked.insert(index)
+        leases.removeValue(forKey: index)
+        // Recorded again when repeated: the trainer repeats an ack whose echo it did not get,
+        // which may be because the first record failed.
+        return [.persistAck(batch: index, echoTo: identity)] + serveWaiting(now: now)
     }
 
     /// Time passed: leases past their timeout are offered again.

@@ -191,6 +191,8 @@ public struct WorkerSession {
         case .drain(let drain):
             return handle(.drainRequested(reason: drain.reason.isEmpty ? "coordinator asked" : drain.reason), now: now)
         case .policyUpdate(let update):
+            // A repeated update (the coordinator re-sent it after a reconnect) changes nothing.
+            guard update.version != policyVersion || loadingPolicy else { return [] }
             pendingPolicy = (update.version, update.weightsPath)
             var actions: [Action] = []
             if update.abortInFlight {

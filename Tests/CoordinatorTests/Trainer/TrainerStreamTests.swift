@@ -65,12 +65,12 @@ struct TrainerStreamTests {
         #expect(stream.taken == 1 && stream.leased == 1)
 
         let acked = stream.ack(ack(1), from: trainerA, now: 2)
-        #expect(acked.contains(.persistAck(batch: 1)))
-        #expect(acked.contains(.reply(to: trainerA, .batchAck(ack(1)))))
+        #expect(acked == [.persistAck(batch: 1, echoTo: trainerA)], "the echo waits for the record")
         #expect(stream.leased == 0 && stream.acked == [1])
 
-        // A second ack of the same batch is answered but not recorded twice.
-        #expect(!stream.ack(ack(1), from: trainerA, now: 2).contains(.persistAck(batch: 1)))
+        // A repeated ack is recorded (idempotently) and echoed again.
+        #expect(stream.ack(ack(1), from: trainerA, now: 2) == [.persistAck(batch: 1, echoTo: trainerA)])
+        #expect(stream.acked == [1])
         // An ack of a batch that was never served is an error, not a crash.
         let bogus = stream.ack(ack(7), from: trainerA, now: 2)
         #expect(bogus.contains { if case .reply(_, .error(let error)) = $0 { error.code == .badRequest } else { false } })
