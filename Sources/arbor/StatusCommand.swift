@@ -124,6 +124,14 @@ struct StatusTable {
             lines.append(
                 "AEPO: masking \(aepo.masking ? "on" : "off"), entropy \(aepo.entropy.map { String(format: "%.3f", $0) } ?? "n/a") (bounds \(aepo.low)–\(aepo.high))")
         }
+        if let trainer = status.trainer, trainer.attached || trainer.policyVersion > 0 {
+            lines.append("")
+            lines.append(
+                "trainer: policy v\(trainer.policyVersion) | served \(trainer.batchesServed), acked \(trainer.batchesAcked), leased \(trainer.batchesLeased), unpulled \(trainer.batchesUnpulled)"
+                    + " | stale rows dropped \(trainer.staleRowsDropped) (max_staleness \(trainer.maxStaleness))"
+                    + (trainer.backpressure ? " | waiting for the trainer" : "")
+                    + (trainer.pullsWaiting > 0 ? " | \(trainer.pullsWaiting) pull(s) waiting" : ""))
+        }
         let counters = status.counters
         lines.append("")
         lines.append(

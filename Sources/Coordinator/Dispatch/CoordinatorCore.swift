@@ -91,7 +91,14 @@ public struct CoordinatorCore {
     public private(set) var openBatches: [Int: OpenBatch] = [:]
     public private(set) var batchesOpened = 0
     public private(set) var batchesCompleted = 0
-    public private(set) var policyVersion: UInt64 = 0
+    /// The policy workers should serve (published by the trainer); only workers that have
+    /// loaded it get new requests.
+    public internal(set) var policyVersion: UInt64 = 0
+    /// Where that policy's weights are (empty for the job's own model).
+    public internal(set) var policyWeightsPath = ""
+    /// Batches an attached trainer holds or has acknowledged (nil: no trainer is attached, and
+    /// batches are not held back for one). `CoordinatorCore+Trainer.swift`.
+    public internal(set) var trainerTaken: Int?
     /// Requests not yet answered, by id.
     private var requests: [String: RequestState] = [:]
     /// Queued request ids, oldest batch first; requeued work goes to the front.
@@ -155,6 +162,8 @@ public struct CoordinatorCore {
     /// Continues a job from its run store: written batches stay done, open batches come back
     /// with their stored results, and their other requests are queued again. Call before `start`.
     public mutating func restore(_ resumed: ResumedJob) {
+        policyVersion = resumed.policyVersion
+        policyWeightsPath = resumed.policyWeightsPath
         batchesOpened = resumed.plannedBatches
         batchesCompleted = resumed.writtenBatches
         for (index, batch) in resumed.openBatches {
@@ -209,9 +218,18 @@ public struct CoordinatorCore {
         case .deregister(let goodbye):
             return lose(worker, reason: "deregistered (\(goodbye.reason))", now: now)
         case .policyLoaded(let loaded):
-            if loaded.error.isEmpty { worker.policyVersion = loaded.version }
             registry[worker.id] = worker
-            return dispatch(now: now)
+            guard loaded.error.isEmpty else {
+                return [
+                    .log(
+                        .error,
+                        "worker \(worker.id) could not load policy version \(loaded.version): \(loaded.error); it gets no work until it serves version \(policyVersion)"
+                    )
+                ]
+            }
+            worker.policyVersion = loaded.version
+            registry[worker.id] = worker
+            return [.log(.info, "worker \(worker.id) serves policy version \(loaded.version)")] + dispatch(now: now)
         default:
             counters.unexpectedMessages += 1
             return [.send(to: identity, Wire.error(.unexpectedMessage, "\(body.name) is not a worker message"))]
@@ -291,6 +309,7 @@ public struct CoordinatorCore {
         ack.heartbeatIntervalMs = UInt32(settings.heartbeatInterval * 1000)
         ack.heartbeatLiveness = UInt32(settings.heartbeatLiveness)
         ack.policyVersion = policyVersion
+        ack.policyWeightsPath = policyWeightsPath
         ack.jobYaml = settings.jobYAML
         actions += [
             .send(to: identity, .registerAck(ack)),
@@ -419,9 +438,14 @@ public struct CoordinatorCore {
 
     // MARK: Dispatch
 
-    private mutating func openBatchesIfNeeded() -> [Action] {
+    /// Opens batches while fewer than `maxBatchesInFlight` are open, counting complete batches
+    /// an attached trainer has not pulled as open (backpressure: rollouts never run more than
+    /// that many batches ahead of the trainer).
+    mutating func openBatchesIfNeeded() -> [Action] {
         var actions: [Action] = []
-        while batchesOpened < settings.batchCount && openBatches.count < settings.maxBatchesInFlight {
+        while batchesOpened < settings.batchCount
+            && openBatches.count + (trainerBacklog ?? 0) < settings.maxBatchesInFlight
+        {
             batchesOpened += 1
             let batch = nextBatch()
             var open = OpenBatch(index: batchesOpened, requestIDs: batch.map(\.requestID))
@@ -505,13 +529,14 @@ public struct CoordinatorCore {
     }
 
     /// Hands queued requests to workers with free slots, spreading them over the least busy.
-    private mutating func dispatch(now: Double) -> [Action] {
+    mutating func dispatch(now: Double) -> [Action] {
         var actions: [Action] = []
         while !queue.isEmpty {
             guard var worker = registry.available(policyVersion: policyVersion).first else { break }
             let id = queue.removeFirst()
             guard var state = requests[id] else { continue }
             state.workerID = worker.id
+            state.request.policyVersion = policyVersion
             state.dispatchedAt = now
             requests[id] = state
             worker.assigned.insert(id)

@@ -60,6 +60,7 @@ public struct MetricsExposition {
         out.counter("arbor_messages_unexpected_total", "Well-formed messages that made no sense in context.", counters.unexpectedMessages)
         out.counter("arbor_generated_tokens_total", "Tokens generated in written batches.", counters.generatedTokens)
 
+        renderTrainer(&out)
         renderTools(&out)
         renderWorkers(&out)
         renderRewards(&out)
@@ -73,6 +74,22 @@ public struct MetricsExposition {
             out.sample("arbor_aepo_bound_nats", ["bound": "high"], aepo.high)
         }
         return out.text
+    }
+
+    private func renderTrainer(_ out: inout Families) {
+        guard let trainer = status.trainer else { return }
+        out.gauge("arbor_policy_version", "The policy version published last (0: the job's model).", Double(trainer.policyVersion))
+        out.gauge("arbor_trainer_attached", "1 while a trainer takes part (backpressure and acknowledgements apply).", trainer.attached ? 1 : 0)
+        out.gauge("arbor_trainer_backpressure", "1 while new batches wait for the trainer to pull.", trainer.backpressure ? 1 : 0)
+        out.gauge("arbor_trainer_pulls_waiting", "Trainer pulls waiting for a batch.", trainer.pullsWaiting)
+        out.gauge("arbor_trainer_batches_unpulled", "Complete batches no trainer has taken.", trainer.batchesUnpulled)
+        out.gauge("arbor_trainer_batches_leased", "Batches served and not yet acknowledged.", trainer.batchesLeased)
+        out.counter("arbor_trainer_batches_served_total", "Training batches sent to trainers.", trainer.batchesServed)
+        out.counter("arbor_trainer_batches_acked_total", "Batches acknowledged by a trainer.", trainer.batchesAcked)
+        out.counter("arbor_trainer_leases_expired_total", "Served batches offered again after their lease ran out.", trainer.leasesExpired)
+        out.counter(
+            "arbor_trainer_stale_rows_dropped_total", "Rows left out of served batches for an old policy version.",
+            trainer.staleRowsDropped)
     }
 
     private func renderTools(_ out: inout Families) {

@@ -74,6 +74,17 @@ final class BatchWriter: @unchecked Sendable {
         return BatchSummary(batch: batch, results: results, signal: signal)
     }
 
+    /// The training rows (JSON lines) of written batch `index` in `runDirectory`. Throws
+    /// `CoordinatorError.io` naming the file.
+    static func rows(of index: Int, in runDirectory: URL) throws -> [Substring] {
+        let url = runDirectory.appendingPathComponent("batches/batch-" + paddedBatchNumber(index) + ".jsonl")
+        do {
+            return try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        } catch {
+            throw CoordinatorError(.io, "cannot read \(url.path)", cause: "\(error)")
+        }
+    }
+
     /// Writes to a temporary file beside `url`, then renames it into place (atomic on POSIX).
     static func writeAtomically(_ text: String, to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")

@@ -190,6 +190,18 @@ public final class CoordinatorService: Sendable {
                 return batch
             })
         core.restore(resumed)
+        var trainer = TrainerStream(
+            settings: .init(
+                maxStaleness: UInt64(config.maxStaleness), leaseTimeout: config.trainer.leaseTimeoutS,
+                required: config.trainer.required),
+            policyVersion: resumed.policyVersion, acked: resumed.ackedBatches,
+            readRows: { [runDirectory = options.runDirectory] index in
+                try BatchWriter.rows(of: index, in: runDirectory)
+            })
+        _ = trainer.batchWritten(resumed.writtenBatches, now: Clock.now())
+        _ = core.trainerProgress(taken: trainer.taken, now: Clock.now())
+        /// When the trainer acknowledged the last batch (the coordinator lingers for its final pull).
+        var trainerDoneAt: Double?
         /// Routing ids of workers whose results wait for their commit before the ack.
         var awaitingAck: [String: Frame] = [:]
         var status = StatusBoard(config: config, startedAt: Date(), runDirectory: options.runDirectory.path)
@@ -223,11 +235,7 @@ public final class CoordinatorService: Sendable {
                         }
                     }
                 case .log(let level, let message):
-                    switch level {
-                    case .info: logger.info("\(message)")
-                    case .warning: logger.warning("\(message)")
-                    case .error: logger.error("\(message)")
-                    }
+                    log(level, message)
                 case .jobComplete:
                     logger.info("all \(config.batch.count) batch(es) complete; draining workers")
                     stopping = stopping ?? (Clock.now(), "job complete")
@@ -238,11 +246,24 @@ public final class CoordinatorService: Sendable {
             }
             pending = []
 
-            // Finished: every batch written (or shutdown asked) and workers gone or the grace over.
+            // The last batch is written: a trainer waiting for more learns there is none.
+            if core.isJobComplete, !trainer.jobEnded, status.batchesWritten + status.batchesFailed >= core.batchesCompleted {
+                carryOut(trainer.endOfJob(now: Clock.now()), control: control)
+            }
+            if trainerDoneAt == nil, trainer.jobEnded, trainer.isDrained(total: config.batch.count) {
+                trainerDoneAt = Clock.now()
+            }
+
+            // Finished: every batch written (or shutdown asked), workers gone or the grace over,
+            // and an attached trainer has acknowledged every batch and had its final pull
+            // answered (or the grace passed since its last ack).
             if let stop = stopping {
                 let written = status.batchesWritten + status.batchesFailed >= core.batchesCompleted
                 let workersGone = core.registry.workers.isEmpty
-                if (written && (workersGone || Clock.now() - stop.since > options.drainGrace))
+                let trainerDone =
+                    !trainer.isAttached
+                    || trainerDoneAt.map { trainer.endsSent > 0 || Clock.now() - $0 > options.drainGrace } ?? false
+                if (written && trainerDone && (workersGone || Clock.now() - stop.since > options.drainGrace))
                     || (stop.reason != "job complete" && Clock.now() - stop.since > options.drainGrace) {
                     storeWriter.flush()
                     writer.finish()
@@ -257,9 +278,11 @@ public final class CoordinatorService: Sendable {
                         }
                     }
                     workers.flush(timeout: 0.5)
+                    control.flush(timeout: 0.5)
                     workers.close()
                     control.close()
-                    return status.snapshot(core: core, now: Clock.now(), phase: core.isJobComplete ? "complete" : "stopped")
+                    return status.snapshot(
+                        core: core, trainer: trainer, now: Clock.now(), phase: core.isJobComplete ? "complete" : "stopped")
                 }
             }
 
@@ -287,8 +310,7 @@ public final class CoordinatorService: Sendable {
             }
             for frames in control.receiveAll() {
                 guard let identity = frames.first else { continue }
-                let reply = answerControl(frames, core: core, status: &status)
-                control.send([identity, Wire.encode(reply)])
+                pending += answerControl(frames, core: &core, trainer: &trainer, status: &status, control: control)
             }
             if ready[mailboxIndex].readable {
                 for event in mailbox.drain() {
@@ -303,6 +325,7 @@ public final class CoordinatorService: Sendable {
                     case .batchWritten(let summary):
                         status.batchWritten(summary)
                         logger.info("\(summary.logLine)")
+                        carryOut(trainer.batchWritten(summary.index, now: Clock.now()), control: control)
                     case .batchFailed(let index, let message):
                         status.batchesFailed += 1
                         logger.error("batch \(index) could not be written: \(message)")
@@ -315,39 +338,88 @@ public final class CoordinatorService: Sendable {
                     }
                 }
             }
+            carryOut(trainer.tick(now: Clock.now()), control: control)
+            pending += core.trainerProgress(taken: trainer.taken, now: Clock.now())
             pending += core.tick(now: Clock.now())
             status.curveRefusals = authenticator?.refusals
             if Clock.now() - lastPublished > 0.25 {
                 lastPublished = Clock.now()
                 status.sampleHistory(core: core, now: lastPublished)
-                let snapshot = status.snapshot(core: core, now: lastPublished, phase: core.isJobComplete ? "complete" : "running")
+                let snapshot = status.snapshot(
+                    core: core, trainer: trainer, now: lastPublished, phase: core.isJobComplete ? "complete" : "running")
                 published.withLock { $0 = snapshot }
                 liveness.withLock { $0.lastPublished = Clock.now() }
             }
         }
     }
 
-    /// Answers one control-socket message (transport thread).
-    private func answerControl(_ frames: [Frame], core: CoordinatorCore, status: inout StatusBoard) -> Body {
+    /// Answers one control-socket message (transport thread): status queries at once, trainer
+    /// pulls when a batch is ready, acks, and policies published (whose worker messages are
+    /// returned as core actions).
+    private func answerControl(
+        _ frames: [Frame], core: inout CoordinatorCore, trainer: inout TrainerStream, status: inout StatusBoard,
+        control: BufferedSocket
+    ) -> [CoordinatorCore.Action] {
+        let identity = frames[0]
+        func reply(_ body: Body) { control.send([identity, Wire.encode(body)]) }
         guard frames.count == 2 else {
             status.controlBadFrames += 1
-            return Wire.error(.badFrame, "expected one frame per message, got \(frames.count - 1)")
+            reply(Wire.error(.badFrame, "expected one frame per message, got \(frames.count - 1)"))
+            return []
         }
+        let envelope: Envelope
         do {
-            let envelope = try Wire.decode(frames[1])
-            switch envelope.body {
-            case .statusQuery:
-                var reply = Arbor_V1_StatusReply()
-                reply.statusJson = status.snapshot(core: core, now: Clock.now(), phase: core.isJobComplete ? "complete" : "running").json()
-                return .statusReply(reply)
-            default:
-                return Wire.error(.unexpectedMessage, "\(envelope.body?.name ?? "empty") is not a control message")
-            }
+            envelope = try Wire.decode(frames[1])
         } catch let error as ProtocolError {
             status.controlBadFrames += 1
-            return Wire.errorBody(for: error)
+            reply(Wire.errorBody(for: error))
+            return []
         } catch {
-            return Wire.error(.internal, "\(error)")
+            reply(Wire.error(.internal, "\(error)"))
+            return []
+        }
+        let now = Clock.now()
+        switch envelope.body {
+        case .statusQuery:
+            var answer = Arbor_V1_StatusReply()
+            answer.statusJson = status.snapshot(
+                core: core, trainer: trainer, now: now, phase: core.isJobComplete ? "complete" : "running"
+            ).json()
+            reply(.statusReply(answer))
+        case .batchPull(let pull):
+            carryOut(trainer.pull(pull, from: identity, now: now), control: control)
+        case .batchAck(let ack):
+            carryOut(trainer.ack(ack, from: identity, now: now), control: control)
+        case .policyUpdate(let update):
+            let (answer, actions) = core.publishPolicy(update, now: now)
+            if case .policyPublished = answer { trainer.policyPublished(update.version) }
+            reply(answer)
+            return actions
+        default:
+            reply(Wire.error(.unexpectedMessage, "\(envelope.body?.name ?? "empty") is not a control message"))
+        }
+        return core.trainerProgress(taken: trainer.taken, now: now)
+    }
+
+    private func log(_ level: CoordinatorCore.LogLevel, _ message: String) {
+        switch level {
+        case .info: logger.info("\(message)")
+        case .warning: logger.warning("\(message)")
+        case .error: logger.error("\(message)")
+        }
+    }
+
+    /// Carries out the trainer stream's actions (transport thread).
+    private func carryOut(_ actions: [TrainerStream.Action], control: BufferedSocket) {
+        for action in actions {
+            switch action {
+            case .reply(let identity, let body):
+                control.send([identity, Wire.encode(body)])
+            case .persistAck(let index):
+                storeWriter.submit(.batchAcked(index: index))
+            case .log(let level, let message):
+                log(level, message)
+            }
         }
     }
 }

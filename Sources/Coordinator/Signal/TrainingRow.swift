@@ -44,6 +44,17 @@ public struct TrainingRow: Codable, Sendable, Equatable {
             ("reward", reward.json),
         ]).text
     }
+
+    /// The `policy_version` of a row written by `jsonLine()`, read without parsing the whole line
+    /// (rows carry thousands of numbers; the trainer stream checks every row it serves). Only a
+    /// key can contain the unescaped text `"policy_version":`, and rows have no nested key of that
+    /// name, so its first occurrence is the row's. Nil when absent or not a number.
+    public static func policyVersion(inJSONLine line: Substring) -> UInt64? {
+        let key = #""policy_version":"#
+        guard let range = line.range(of: key) else { return nil }
+        let digits = line[range.upperBound...].drop { $0 == " " }.prefix { $0.isASCII && $0.isNumber }
+        return UInt64(digits)
+    }
 }
 
 /// The parts of a trajectory's reward, carried on its training row.

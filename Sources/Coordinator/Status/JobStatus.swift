@@ -17,6 +17,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var tools: [String: ToolStats]?
     /// Queue depth, in-flight requests and throughput over the job, sampled about once a second.
     public var history: History?
+    /// The trainer stream: policy version, batches served and acknowledged, stale rows dropped.
+    public var trainer: Trainer?
 
     public struct Job: Codable, Sendable, Equatable {
         public var name: String
@@ -135,6 +137,30 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var tokensPerS: [Double] = []
         /// Seconds between samples now.
         public var intervalS: Double = 1
+    }
+
+    /// The trainer side of the control socket.
+    public struct Trainer: Codable, Sendable, Equatable {
+        /// Whether a trainer takes part: `trainer.required` in the job, or one has pulled.
+        public var attached: Bool
+        public var required: Bool
+        /// The policy version published last (0: the job's own model), and its weights.
+        public var policyVersion: UInt64
+        public var policyWeightsPath: String
+        public var maxStaleness: Int
+        /// Trainer connections whose pull waits for a batch.
+        public var pullsWaiting: Int
+        public var batchesServed: Int
+        public var batchesAcked: Int
+        /// Served and not yet acknowledged.
+        public var batchesLeased: Int
+        /// Complete batches no trainer has taken yet.
+        public var batchesUnpulled: Int
+        /// True while new batches wait because the trainer is `max_batches_in_flight` behind.
+        public var backpressure: Bool
+        public var leasesExpired: Int
+        /// Rows left out of served batches for being sampled with a policy too old.
+        public var staleRowsDropped: Int
     }
 
     public struct AEPO: Codable, Sendable, Equatable {

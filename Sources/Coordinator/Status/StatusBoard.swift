@@ -93,7 +93,18 @@ struct StatusBoard {
                 results: core.counters.results, tokensPerS: workers.reduce(0) { $0 + $1.tokensPerSecond }))
     }
 
-    func snapshot(core: CoordinatorCore, now: Double, phase: String) -> JobStatus {
+    static func trainerStatus(core: CoordinatorCore, trainer: TrainerStream, config: JobConfig) -> JobStatus.Trainer {
+        let counters = trainer.counters
+        return JobStatus.Trainer(
+            attached: trainer.isAttached, required: config.trainer.required, policyVersion: core.policyVersion,
+            policyWeightsPath: core.policyWeightsPath, maxStaleness: config.maxStaleness,
+            pullsWaiting: trainer.pullsWaiting, batchesServed: counters.served, batchesAcked: trainer.acked.count,
+            batchesLeased: trainer.leased, batchesUnpulled: max(0, core.batchesCompleted - trainer.acked.count - trainer.leased),
+            backpressure: core.isHeldForTrainer,
+            leasesExpired: counters.leasesExpired, staleRowsDropped: counters.staleRowsDropped)
+    }
+
+    func snapshot(core: CoordinatorCore, trainer: TrainerStream, now: Double, phase: String) -> JobStatus {
         let uptime = max(now - started, 1e-3)
         let counters = core.counters
         let perBatch = config.batch.tasks
@@ -141,6 +152,7 @@ struct StatusBoard {
                     masking: lastAEPO?.isOn ?? false, entropy: lastAEPO?.entropy, low: bounds.low, high: bounds.high)
             },
             tools: tools.mapValues(\.status),
-            history: history.series)
+            history: history.series,
+            trainer: Self.trainerStatus(core: core, trainer: trainer, config: config))
     }
 }

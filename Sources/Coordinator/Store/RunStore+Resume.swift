@@ -20,6 +20,11 @@ public struct ResumedJob: Sendable {
     public var failures: [String: String] = [:]
     /// Dispatch attempts recorded per request.
     public var attempts: [String: Int] = [:]
+    /// The latest policy a trainer published (0 and "" when none was).
+    public var policyVersion: UInt64 = 0
+    public var policyWeightsPath = ""
+    /// Batches a trainer acknowledged.
+    public var ackedBatches: Set<Int> = []
 
     /// Whether the store held anything (false for a new run directory).
     public var isResume: Bool { plannedBatches > 0 }
@@ -65,6 +70,13 @@ extension RunStore {
                 for row in try Row.fetchAll(db, sql: "SELECT request_id, COUNT(*) AS n FROM attempts GROUP BY request_id") {
                     job.attempts[row["request_id"]] = row["n"]
                 }
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT version, weights_path FROM policies ORDER BY version DESC LIMIT 1")
+                {
+                    job.policyVersion = UInt64(row["version"] as Int64)
+                    job.policyWeightsPath = row["weights_path"]
+                }
+                job.ackedBatches = Set(try Int.fetchAll(db, sql: "SELECT batch FROM trainer_acks"))
                 return job
             }
         } catch {

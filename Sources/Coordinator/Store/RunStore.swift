@@ -4,7 +4,8 @@ import GRDB
 
 /// The job's durable state in `run_dir/state.sqlite` (SQLite in WAL mode, through GRDB): the job
 /// as run, every planned batch with its requests and the sampler state after it, dispatch
-/// attempts, results, requests given up, and written batches with the AEPO state after them.
+/// attempts, results, requests given up, written batches with the AEPO state after them, the
+/// policies a trainer published and the batches it acknowledged.
 ///
 /// A result is committed here before the coordinator acknowledges it, so a worker never drops a
 /// result the coordinator could lose. Restarting on the same run directory reads it all back
@@ -63,6 +64,16 @@ public final class RunStore: Sendable {
                     CREATE TABLE failures (request_id TEXT PRIMARY KEY, reason TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v2: trainer stream") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE policies (
+                        version INTEGER PRIMARY KEY,
+                        weights_path TEXT NOT NULL,
+                        published_at REAL NOT NULL);
+                    CREATE TABLE trainer_acks (batch INTEGER PRIMARY KEY, acked_at REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -74,6 +85,8 @@ public final class RunStore: Sendable {
         case dispatched(requestID: String, attempt: UInt32, workerID: String)
         case result(RolloutResult)
         case gaveUp(requestID: String, reason: String)
+        case policyPublished(version: UInt64, weightsPath: String)
+        case batchAcked(index: Int)
     }
 
     /// Records the job as run; refuses a run directory that holds a different job.
@@ -126,6 +139,14 @@ public final class RunStore: Sendable {
                 case .gaveUp(let id, let reason):
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO failures (request_id, reason) VALUES (?, ?)", arguments: [id, reason])
+                case .policyPublished(let version, let path):
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO policies (version, weights_path, published_at) VALUES (?, ?, ?)",
+                        arguments: [Int64(clamping: version), path, Date().timeIntervalSince1970])
+                case .batchAcked(let index):
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO trainer_acks (batch, acked_at) VALUES (?, ?)",
+                        arguments: [index, Date().timeIntervalSince1970])
                 }
             }
         }

@@ -43,8 +43,11 @@ public struct JobConfig: Encodable, Sendable, Equatable {
     public var systemPrompt: String?
     /// Tools and their limits (owned by the tools layer).
     public var tools = ToolSettings()
-    /// Rows sampled with a policy more than this many versions behind the trainer are dropped.
+    /// Rows sampled with a policy more than this many versions behind the current one are
+    /// dropped from the trainer stream (and counted); batch files keep every row.
     public var maxStaleness: Int = 1
+    /// Backpressure and leases of the trainer stream.
+    public var trainer = TrainerSettings()
 
     /// A job with every default (no model path, no task sets): a starting point for tests.
     public init() {}
@@ -58,6 +61,7 @@ public struct JobConfig: Encodable, Sendable, Equatable {
         case systemPrompt = "system_prompt"
         case tools
         case maxStaleness = "max_staleness"
+        case trainer
     }
 
     /// The task types of the job's task sets, in file order.
@@ -155,6 +159,7 @@ extension JobConfig {
         systemPrompt = try root.optionalString("system_prompt")
         tools = try Self.readTools(root)
         maxStaleness = try root.int("max_staleness", default: maxStaleness, Bounds.atLeast(0))
+        trainer = try TrainerSettings(reading: try root.map("trainer"))
         try root.rejectUnknownKeys()
         try checkWeights(root)
     }

@@ -1,0 +1,229 @@
+import ArborProtocol
+
+/// The trainer side of the control socket as a pure state machine: hands written batches to
+/// trainers that pull them, leases each until it is acknowledged, drops rows sampled with a
+/// policy that is too old, and says how many batches the trainer has taken (for backpressure).
+///
+/// A pull is answered at once when a batch is ready, else it waits (one waiting pull per
+/// connection; a newer pull replaces it). A batch goes to one puller at a time: leased until
+/// acknowledged, offered again when the lease runs out. Batches go out in index order, except
+/// that a re-offered batch goes before newer ones. When the job is over and every batch is
+/// acknowledged, waiting pulls are answered with `end_of_job`.
+///
+/// No sockets, no files, no clock: `CoordinatorService` feeds it messages, written batches and
+/// the monotonic time, gives it a way to read a batch's rows, and carries out the actions. Owned
+/// by the coordinator's transport thread.
+public struct TrainerStream {
+    /// What the stream asks its service to do.
+    public enum Action: Equatable {
+        /// Send a reply to the control client behind a routing id.
+        case reply(to: Frame, Body)
+        /// Record that a batch is acknowledged (it is never served again, also after a restart).
+        case persistAck(batch: Int)
+        /// A line for the log.
+        case log(CoordinatorCore.LogLevel, String)
+    }
+
+    public struct Settings: Sendable {
+        /// Rows more than this many versions behind the current policy are dropped.
+        public var maxStaleness: UInt64
+        /// Seconds a served batch stays leased without an acknowledgement.
+        public var leaseTimeout: Double
+        /// Backpressure and waiting for acknowledgements from the start, not from the first pull.
+        public var required: Bool
+
+        public init(maxStaleness: UInt64, leaseTimeout: Double, required: Bool) {
+            self.maxStaleness = maxStaleness
+            self.leaseTimeout = leaseTimeout
+            self.required = required
+        }
+    }
+
+    /// Running totals, for status and metrics.
+    public struct Counters: Sendable, Equatable {
+        public var pulls = 0
+        public var served = 0
+        public var acked = 0
+        public var leasesExpired = 0
+        public var staleRowsDropped = 0
+    }
+
+    /// Reads the training rows (JSON lines) of a written batch.
+    public typealias RowReader = (Int) throws -> [Substring]
+
+    private struct Lease {
+        var holder: Frame
+        var since: Double
+    }
+
+    public let settings: Settings
+    public private(set) var counters = Counters()
+    /// The policy version rows are judged against.
+    public private(set) var policyVersion: UInt64
+    /// Batches 1…written are on disk and may be served.
+    public private(set) var written = 0
+    /// Acknowledged batches (by a trainer or skipped).
+    public private(set) var acked: Set<Int>
+    /// Whether backpressure and the end-of-job wait apply: the job says so, or a trainer pulled.
+    public private(set) var isAttached: Bool
+    /// True once no batch will be written any more (job complete).
+    public private(set) var jobEnded = false
+    /// Pulls answered with `end_of_job`.
+    public private(set) var endsSent = 0
+    private var leases: [Int: Lease] = [:]
+    /// Pulls waiting for a batch, oldest first, with the oldest policy version each accepts.
+    private var waiting: [(identity: Frame, minPolicyVersion: UInt64)] = []
+    /// Stale rows dropped by the latest serving of each batch (a re-served batch counts once).
+    private var droppedByBatch: [Int: Int] = [:]
+    private let readRows: RowReader
+
+    /// `acked` and `policyVersion` come from the run store on a resumed job.
+    public init(settings: Settings, policyVersion: UInt64 = 0, acked: Set<Int> = [], readRows: @escaping RowReader) {
+        self.settings = settings
+        self.policyVersion = policyVersion
+        self.acked = acked
+        self.readRows = readRows
+        isAttached = settings.required || !acked.isEmpty
+    }
+
+    /// Batches served and not yet acknowledged.
+    public var leased: Int { leases.count }
+    /// Trainer connections waiting for a batch.
+    public var pullsWaiting: Int { waiting.count }
+    /// Batches a trainer holds or has acknowledged, while a trainer is attached; nil before.
+    public var taken: Int? { isAttached ? acked.count + leases.count : nil }
+    /// Whether every one of `total` batches is acknowledged.
+    public func isDrained(total: Int) -> Bool { acked.count >= total }
+
+    // MARK: Events
+
+    /// Batches up to `index` are written (they are written in order).
+    public mutating func batchWritten(_ index: Int, now: Double) -> [Action] {
+        written = max(written, index)
+        return serveWaiting(now: now)
+    }
+
+    /// No batch will be written any more.
+    public mutating func endOfJob(now: Double) -> [Action] {
+        jobEnded = true
+        return serveWaiting(now: now)
+    }
+
+    /// A new policy is current: rows are judged against it from now on.
+    public mutating func policyPublished(_ version: UInt64) {
+        policyVersion = max(policyVersion, version)
+    }
+
+    /// A trainer asks for the next batch.
+    public mutating func pull(_ pull: Arbor_V1_BatchPull, from identity: Frame, now: Double) -> [Action] {
+        counters.pulls += 1
+        var actions: [Action] = []
+        if !isAttached {
+            isAttached = true
+            actions.append(.log(.info, "a trainer is pulling batches: backpressure on, the job ends when every batch is acknowledged"))
+        }
+        waiting.removeAll { $0.identity == identity }
+        waiting.append((identity, pull.minPolicyVersion))
+        return actions + serveWaiting(now: now)
+    }
+
+    /// A trainer is done with a batch.
+    public mutating func ack(_ ack: Arbor_V1_BatchAck, from identity: Frame, now: Double) -> [Action] {
+        let index = Int(clamping: ack.batchIndex)
+        guard index >= 1, index <= written else {
+            return [.reply(to: identity, Wire.error(.badRequest, "batch \(ack.batchIndex) has not been served"))]
+        }
+        var actions: [Action] = [.reply(to: identity, .batchAck(ack))]
+        if !acked.contains(index) {
+            acked.insert(index)
+            leases.removeValue(forKey: index)
+            counters.acked += 1
+            actions.append(.persistAck(batch: index))
+        }
+        return actions + serveWaiting(now: now)
+    }
+
+    /// Time passed: leases past their timeout are offered again.
+    public mutating func tick(now: Double) -> [Action] {
+        let expired = leases.filter { now - $0.value.since > settings.leaseTimeout }.keys.sorted()
+        guard !expired.isEmpty else { return [] }
+        var actions: [Action] = []
+        for index in expired {
+            leases.removeValue(forKey: index)
+            counters.leasesExpired += 1
+            actions.append(
+                .log(.warning, "batch \(index) was not acknowledged within \(settings.leaseTimeout) s; it is offered again"))
+        }
+        return actions + serveWaiting(now: now)
+    }
+
+    // MARK: Serving
+
+    /// Answers waiting pulls, oldest first, while batches are available.
+    private mutating func serveWaiting(now: Double) -> [Action] {
+        var actions: [Action] = []
+        while let pull = waiting.first {
+            guard let index = nextBatch() else {
+                if jobEnded && leases.isEmpty && acked.count >= written {
+                    waiting.removeFirst()
+                    endsSent += 1
+                    var end = Arbor_V1_TrainingBatch()
+                    end.endOfJob = true
+                    end.policyVersion = policyVersion
+                    actions.append(.reply(to: pull.identity, .trainingBatch(end)))
+                    continue
+                }
+                break
+            }
+            actions += serve(index, to: pull, now: now)
+        }
+        return actions
+    }
+
+    /// The oldest written batch that is neither acknowledged nor leased.
+    private func nextBatch() -> Int? {
+        guard written > 0 else { return nil }
+        return (1...written).first { !acked.contains($0) && leases[$0] == nil }
+    }
+
+    /// Serves batch `index` to the first waiting pull, without the rows that are too old. A
+    /// batch whose rows are all stale goes out empty (its `stale_rows_dropped` says why), so the
+    /// trainer sees every batch index and acknowledges it like any other.
+    private mutating func serve(_ index: Int, to pull: (identity: Frame, minPolicyVersion: UInt64), now: Double) -> [Action] {
+        waiting.removeFirst()
+        let lines: [Substring]
+        do {
+            lines = try readRows(index)
+        } catch {
+            // Not the trainer's fault, but it cannot go on without this batch: say so, and leave
+            // the batch unleased for the next pull once the file is back.
+            return [
+                .reply(to: pull.identity, Wire.error(.internal, "batch \(index) cannot be served: \(error)")),
+                .log(.error, "batch \(index) cannot be served: \(error)"),
+            ]
+        }
+        let bound = policyVersion >= settings.maxStaleness ? policyVersion - settings.maxStaleness : 0
+        let oldest = max(pull.minPolicyVersion, bound)
+        let fresh = lines.filter { (TrainingRow.policyVersion(inJSONLine: $0) ?? 0) >= oldest }
+        let dropped = lines.count - fresh.count
+        // A batch served again (lease expired) counts only the rows it newly drops.
+        let before = droppedByBatch[index] ?? 0
+        if dropped > before {
+            counters.staleRowsDropped += dropped - before
+            droppedByBatch[index] = dropped
+        }
+        leases[index] = Lease(holder: pull.identity, since: now)
+        counters.served += 1
+        var batch = Arbor_V1_TrainingBatch()
+        batch.batchIndex = UInt64(index)
+        batch.rowsJsonl = fresh.isEmpty ? "" : fresh.joined(separator: "\n") + "\n"
+        batch.staleRowsDropped = UInt32(dropped)
+        batch.policyVersion = policyVersion
+        var actions: [Action] = [.reply(to: pull.identity, .trainingBatch(batch))]
+        if dropped > 0 {
+            actions.append(
+                .log(.info, "batch \(index) served without \(dropped) of its \(lines.count) row(s): sampled before policy version \(oldest)"))
+        }
+        return actions
+    }
+}
