@@ -34,7 +34,7 @@ def http_get(url, timeout=5.0):
 class RunningJob:
     """A coordinator (with --http and --linger) and its workers; endpoints read off its stdout."""
 
-    def __init__(self, tmp, batches, step_latency_ms, workers=2):
+    def __init__(self, tmp, batches, step_latency_ms, workers=2, overrides=None):
         self.binary = arbor_binary()
         self.job_path = tmp / "job.yaml"
         job = yaml.safe_load((ROOT / "examples/scripted.yaml").read_text())
@@ -45,6 +45,8 @@ class RunningJob:
             job["tools"]["search"]["corpus"] = str(examples / job["tools"]["search"]["corpus"])
         job["batch"]["count"] = batches
         job.setdefault("workers", {})["scripted_step_latency_ms"] = step_latency_ms
+        for key, value in (overrides or {}).items():  # top-level job.yaml keys, dicts merged one level
+            job[key] = {**job[key], **value} if isinstance(value, dict) and isinstance(job.get(key), dict) else value
         self.job_path.write_text(yaml.safe_dump(job))
         self.log = open(tmp / "coordinator.log", "w")
         self.coordinator = subprocess.Popen(
