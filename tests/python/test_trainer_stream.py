@@ -9,8 +9,11 @@ batch files' version-0 rows, and what the status document and /metrics count.
 """
 
 import json
+import logging
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -136,3 +139,53 @@ def test_the_example_trainer_dry_run_reads_every_batch(tmp_path):
         assert final["trainer"]["batches_leased"] == 0 and final["trainer"]["stale_rows_dropped"] == 0
     finally:
         job.stop()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_waiting_pull_survives_a_coordinator_restart(tmp_path, caplog):
+    """The trainer's pull waits on a coordinator with no workers; the coordinator is killed and
+    started again on the same run directory and control port; the client re-sends its pull on
+    the new connection (not on its 60 s timer) and gets the batch the restarted job writes."""
+    control = f"tcp://127.0.0.1:{free_port()}"
+    first = RunningJob(tmp_path, batches=2, step_latency_ms=2, workers=0, overrides=TRAINER_JOB, control=control,
+                       log_name="coordinator-1.log")
+    jobs = [first]
+    failures = []
+
+    def restart():
+        try:
+            first.wait_for(lambda s: s["trainer"]["pulls_waiting"] == 1, what="the trainer's pull to wait")
+            first.stop()  # SIGKILL: the connection drops without a word
+            time.sleep(0.5)
+            jobs.append(RunningJob(tmp_path, batches=2, step_latency_ms=2, workers=2, overrides=TRAINER_JOB,
+                                   control=control, log_name="coordinator-2.log"))
+        except Exception as error:  # reported by the main thread
+            failures.append(error)
+
+    restarter = threading.Thread(target=restart)
+    caplog.set_level(logging.INFO, logger="arbor_client")
+    try:
+        with arbor_client.Client(control, timeout=60, resend_interval=60) as client:
+            restarter.start()
+            started = time.monotonic()
+            batch = client.pull()
+            waited = time.monotonic() - started
+            restarter.join()
+            assert not failures, failures
+            assert batch.index == 1 and len(batch) > 0 and waited < 30
+            assert any("re-sending batch_pull" in r.getMessage() and "reconnected" in r.getMessage()
+                       for r in caplog.records), [r.getMessage() for r in caplog.records]
+            client.ack(batch)
+            rest = [b.index for b in client.batches()]
+            assert rest == [2]
+        jobs[-1].wait_for(lambda s: s["job"]["phase"] == "complete" and s["trainer"]["batches_acked"] == 2,
+                          what="the restarted job to complete")
+    finally:
+        restarter.join()
+        for job in jobs:
+            job.stop()

@@ -150,3 +150,36 @@ def test_an_undecodable_reply_is_a_protocol_error(fakes):
         with pytest.raises(ProtocolError, match="undecodable reply frame"):
             client.status()
     assert zmq.zmq_version_info() >= (4, 2)  # ZMTP heartbeats the client relies on
+
+
+def test_a_publish_whose_reply_was_lost_in_a_restart_is_confirmed_from_the_status(fakes):
+    first = start(fakes, lambda request, n: [])  # applies the update, dies before replying
+
+    def restarted(request, n):
+        if request.HasField("policy_update"):
+            return [error(pb.Error.BAD_REQUEST, "policy version 3 is not newer than the current 3")]
+        return [envelope(status_reply=pb.StatusReply(status_json=json.dumps({"trainer": {"policy_version": 3}})))]
+
+    def restart():
+        deadline = time.monotonic() + 5
+        while not first.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.close()
+        time.sleep(0.3)
+        start(fakes, restarted, endpoint=first.endpoint)
+
+    restarter = threading.Thread(target=restart)
+    restarter.start()
+    with Client(first.endpoint, timeout=15, resend_interval=60) as client:
+        published = client.publish_policy(3, "/weights/policy-3.gguf")
+    restarter.join()
+    assert (published.version, published.workers_notified) == (3, None)
+    assert fakes[1].request_kinds() == ["policy_update", "status_query"]
+
+
+def test_a_refused_publish_that_was_never_resent_raises(fakes):
+    fake = start(fakes, lambda request, n: [error(pb.Error.BAD_REQUEST, "policy version 3 names no weights_path")])
+    with Client(fake.endpoint, timeout=5) as client:
+        with pytest.raises(CoordinatorError, match="BAD_REQUEST"):
+            client.publish_policy(3, "")
+    assert fake.request_kinds() == ["policy_update"]  # no status query: nothing to confirm
