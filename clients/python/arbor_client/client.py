@@ -244,7 +244,7 @@ class Client:
         limit = 5.0 if self.timeout is None else min(self.timeout, 5.0)
         try:
             self.ack(batch, timeout=limit)
-        except ArborError as error:
+        except (ArborError, zmq.ZMQError) as error:
             log.warning("batch %d left unacked on close (%s); the coordinator re-offers it after the lease", batch.index, error)
 
     def _accept_batch(self, reply: pb.TrainingBatch) -> Batch | None:
