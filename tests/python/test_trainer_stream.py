@@ -23,6 +23,7 @@ from conftest import ROOT, RunningJob, http_get
 
 arbor_client = pytest.importorskip("arbor_client", reason="arbor_client not installed (scripts/install-test-deps)")
 prometheus_parser = pytest.importorskip("prometheus_client.parser", reason="prometheus_client not installed")
+jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed")
 
 BATCHES = 8
 TRAINER_JOB = {"trainer": {"required": True, "lease_timeout_s": 120}, "max_staleness": 0,
@@ -117,6 +118,9 @@ def test_backpressure_publish_and_staleness(trainer_job, tmp_path):
     final = job.wait_for(lambda s: s["job"]["phase"] == "complete" and s["trainer"]["batches_acked"] == BATCHES,
                          what="the job to complete with every batch acknowledged")
     trainer = final["trainer"]
+    schema = json.loads((ROOT / "docs/status.schema.json").read_text())
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(final))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
     assert trainer["stale_rows_dropped"] == reported_stale
     assert (trainer["policy_version"], trainer["policy_weights_path"]) == (1, str(weights))
     assert trainer["batches_acked"] == BATCHES and trainer["batches_leased"] == 0
@@ -189,3 +193,22 @@ def test_a_waiting_pull_survives_a_coordinator_restart(tmp_path, caplog):
         restarter.join()
         for job in jobs:
             job.stop()
+
+
+def test_an_unacknowledged_batch_goes_to_the_next_trainer_after_its_lease(tmp_path):
+    """A trainer pulls batch 1 and vanishes without acking. The next trainer gets batch 2 at
+    once, and batch 1 once `trainer.lease_timeout_s` has run out."""
+    overrides = {**TRAINER_JOB, "trainer": {"required": True, "lease_timeout_s": 1}}
+    job = RunningJob(tmp_path, batches=2, step_latency_ms=2, overrides=overrides)
+    try:
+        with arbor_client.Client(job.endpoints["control"], timeout=60) as lost:
+            assert lost.pull().index == 1
+            leased_at = time.monotonic()
+        with arbor_client.Client(job.endpoints["control"], timeout=60) as trainer:
+            assert [b.index for b in trainer.batches()] == [2, 1]
+            assert time.monotonic() - leased_at >= 0.9  # batch 1 came back only after its lease ran out
+        final = job.wait_for(lambda s: s["job"]["phase"] == "complete" and s["trainer"]["batches_acked"] == 2,
+                             what="the job to complete")
+        assert final["trainer"]["leases_expired"] == 1
+    finally:
+        job.stop()
