@@ -34,7 +34,8 @@ def http_get(url, timeout=5.0):
 class RunningJob:
     """A coordinator (with --http and --linger) and its workers; endpoints read off its stdout."""
 
-    def __init__(self, tmp, batches, step_latency_ms, workers=2):
+    def __init__(self, tmp, batches, step_latency_ms, workers=2, overrides=None, control="tcp://127.0.0.1:0",
+                 log_name="coordinator.log"):
         self.binary = arbor_binary()
         self.job_path = tmp / "job.yaml"
         job = yaml.safe_load((ROOT / "examples/scripted.yaml").read_text())
@@ -45,11 +46,13 @@ class RunningJob:
             job["tools"]["search"]["corpus"] = str(examples / job["tools"]["search"]["corpus"])
         job["batch"]["count"] = batches
         job.setdefault("workers", {})["scripted_step_latency_ms"] = step_latency_ms
+        for key, value in (overrides or {}).items():  # top-level job.yaml keys, dicts merged one level
+            job[key] = {**job[key], **value} if isinstance(value, dict) and isinstance(job.get(key), dict) else value
         self.job_path.write_text(yaml.safe_dump(job))
-        self.log = open(tmp / "coordinator.log", "w")
+        self.log = open(tmp / log_name, "w")
         self.coordinator = subprocess.Popen(
             [self.binary, "coordinator", "--config", str(self.job_path), "--run-dir", str(tmp / "run"),
-             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0",
+             "--bind", "tcp://127.0.0.1:0", "--control", control, "--http", "127.0.0.1:0",
              "--linger", "120", "--log-format", "json"],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.endpoints = {}
@@ -60,7 +63,7 @@ class RunningJob:
             if not line or time.time() > deadline:
                 self.stop()
                 raise RuntimeError("coordinator did not report its endpoints; log: "
-                                   + (tmp / "coordinator.log").read_text()[-2000:])
+                                   + (tmp / log_name).read_text()[-2000:])
             key, _, value = line.strip().partition(": ")
             self.endpoints[key] = value
         # Keep draining stdout so the coordinator never blocks on a full pipe.
