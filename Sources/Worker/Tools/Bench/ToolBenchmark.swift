@@ -77,7 +77,7 @@ public struct ToolBenchmark: Sendable {
         })
         if let bwrap = tool.pool.command.bubblewrap {
             progress("bare bwrap spawn (true)")
-            let argv = tool.pool.command.arguments(workDirectory: "/tmp").argv
+            let argv = tool.pool.command.arguments(workDirectory: "/tmp", exitRecord: false).argv
             let prefix = Array(argv.prefix { $0 != "--" }) + ["--"]
             rows.append(try measure("bare bwrap + /usr/bin/true") {
                 try SandboxSpawner.shared.spawn(prefix + ["/usr/bin/true"], environment: ["PATH=/usr/bin:/bin"])
