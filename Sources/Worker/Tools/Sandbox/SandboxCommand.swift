@@ -14,12 +14,14 @@ import Synchronization
 /// used and the launcher switches to a throwaway uid (one per sandbox, from 61000 up) so that
 /// RLIMIT_NPROC, which the kernel does not apply to root, does apply.
 ///
-/// With `exitRecord`, bwrap reports the program's exit on the spawned process's fd 3
-/// (`--json-status-fd`; see `SandboxExitRecord`), which bwrap keeps out of the sandbox.
+/// Where bwrap has `--json-status-fd` (0.5 and later), it reports the program's exit on the
+/// spawned process's fd 3 (see `SandboxExitRecord`), a fd it keeps out of the sandbox.
 final class SandboxCommand: Sendable {
     /// Path of the bwrap binary, or nil to run unsandboxed.
     let bubblewrap: String?
     let settings: PythonToolSettings
+    /// Whether bwrap can report the program's exit on a status fd (`hasExitRecords`).
+    let exitRecords: Bool
     private let nextUID = Mutex(0)
 
     /// A command for `settings`, looking `bwrap` up on `PATH` (or `bubblewrapPath` when given).
@@ -36,6 +38,7 @@ final class SandboxCommand: Sendable {
                     + "worker's own rights")
         }
         bubblewrap = found
+        exitRecords = found.map(Self.hasExitRecords) ?? false
         guard FileManager.default.isExecutableFile(atPath: settings.interpreter) else {
             throw ToolError(
                 .sandboxUnavailable,
@@ -47,7 +50,7 @@ final class SandboxCommand: Sendable {
     var isSandboxed: Bool { bubblewrap != nil }
 
     /// argv and environment of a new sandbox; `workDirectory` is where an unsandboxed run works.
-    /// With `exitRecord` (and bwrap), the sandbox must be spawned with a status pipe
+    /// With `exitRecord` and `exitRecords`, the sandbox must be spawned with a status pipe
     /// (`SandboxProcess.spawn(statusPipe: true)`).
     func arguments(workDirectory: String, exitRecord: Bool = true) -> (argv: [String], environment: [String]) {
         let isRoot = geteuid() == 0
@@ -80,8 +83,16 @@ final class SandboxCommand: Sendable {
         argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmpBytes, "--tmpfs", "/tmp",
             "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
             "--setenv", "LANG", "C.UTF-8"]
-        if exitRecord { argv += ["--json-status-fd", String(SandboxProcess.statusChildFD)] }
+        if exitRecord && exitRecords { argv += ["--json-status-fd", String(SandboxProcess.statusChildFD)] }
         return (argv + ["--"] + python, ["PATH=/usr/bin:/bin"])
+    }
+
+    /// Whether the bwrap at `path` lists `--json-status-fd` in its help.
+    static func hasExitRecords(_ path: String) -> Bool {
+        guard let help = try? SandboxSpawner.shared.spawn([path, "--help"], environment: [])
+            .run(input: [], timeout: 5, outputCap: 1 << 16, killAfterBytes: 1 << 20)
+        else { return false }
+        return help.output.contains("--json-status-fd")
     }
 
     /// Finds an executable called `name` on a colon-separated search path.

@@ -53,7 +53,7 @@ final class SandboxPool: Sendable {
             try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         }
         let (argv, environment) = command.arguments(workDirectory: workDirectory)
-        let process = try SandboxSpawner.shared.spawn(argv, environment: environment, statusPipe: command.isSandboxed)
+        let process = try SandboxSpawner.shared.spawn(argv, environment: environment, statusPipe: command.exitRecords)
         if !command.isSandboxed {
             process.onReap = { [workDirectory] in try? FileManager.default.removeItem(atPath: workDirectory) }
         }

@@ -103,6 +103,25 @@ struct SandboxProcessTests {
         }
     }
 
+    @Test("without an exit record (older bwrap) a sandbox is waited for, with the same statuses")
+    func withoutARecordTheExitIsAwaited() async throws {
+        try #require(PythonToolTests.bwrapAvailable, "bubblewrap is not installed")
+        let tool = try Self.tool()
+        #expect(tool.pool.command.exitRecords, "this bwrap has --json-status-fd")
+        for (code, status) in [("import sys\nprint('out')\nsys.exit(5)", Int32(5)), ("raise ValueError", 1)] {
+            let (argv, environment) = tool.pool.command.arguments(workDirectory: "/tmp", exitRecord: false)
+            #expect(!argv.contains("--json-status-fd"))
+            let process = try SandboxSpawner.shared.spawn(argv, environment: environment)
+            let outcome = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(returning: process.run(
+                        input: Array(code.utf8), timeout: 3, outputCap: 4096, killAfterBytes: 1 << 20))
+                }
+            }
+            #expect(outcome.exitStatus == status && !outcome.timedOut, "\(code): \(outcome)")
+        }
+    }
+
     @Test("output written right before the exit is all there, however the program ends")
     func outputBeforeTheRecordIsDrained() async throws {
         try #require(PythonToolTests.bwrapAvailable, "bubblewrap is not installed")
