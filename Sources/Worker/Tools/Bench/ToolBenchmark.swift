@@ -5,9 +5,11 @@ import Foundation
 /// warm (from the pool), beside a bare `python3 -c pass` spawn and a bare bwrap spawn measured in
 /// the same run, plus calls/s with concurrent callers through the executor.
 ///
-/// Warm calls are spaced by a short pause so the pool's replacement sandbox is ready, as it is
-/// when calls arrive slower than one interpreter start-up; the throughput row shows the sustained
-/// rate when they do not.
+/// A sandboxed call ends when bwrap reports the program's exit (the namespace teardown and the
+/// pool's replacement spawn follow off the caller's path); the bare references end when their
+/// process has been reaped. Warm calls are spaced by a short pause so the replacement sandbox is
+/// ready, as it is when calls arrive slower than one interpreter start-up; the throughput row
+/// shows the sustained rate when they do not.
 public struct ToolBenchmark: Sendable {
     /// One measured row.
     public struct Row: Sendable, Codable, Equatable {
@@ -77,7 +79,7 @@ public struct ToolBenchmark: Sendable {
         })
         if let bwrap = tool.pool.command.bubblewrap {
             progress("bare bwrap spawn (true)")
-            let argv = tool.pool.command.arguments(workDirectory: "/tmp").argv
+            let argv = tool.pool.command.arguments(workDirectory: "/tmp", exitRecord: false).argv
             let prefix = Array(argv.prefix { $0 != "--" }) + ["--"]
             rows.append(try measure("bare bwrap + /usr/bin/true") {
                 try SandboxSpawner.shared.spawn(prefix + ["/usr/bin/true"], environment: ["PATH=/usr/bin:/bin"])

@@ -4,10 +4,12 @@ import Synchronization
 
 /// Python sandboxes spawned ahead of demand: each waits, already set up, for one program on stdin.
 ///
-/// `take()` hands out a waiting sandbox (or spawns one when none is ready) and spawns its
-/// replacement on another thread, so a call pays neither for the spawn nor for the interpreter
-/// start-up; every call still gets a fresh process that exits with it, so nothing leaks between
-/// calls. Thread-safe.
+/// `take()` hands out a waiting sandbox (or spawns one when none is ready), so a call pays
+/// neither for the spawn nor for the interpreter start-up; every call still gets a fresh process
+/// that exits with it, so nothing leaks between calls. The replacement is spawned once the taken
+/// sandbox has been reaped, on another thread: starting it (bwrap's namespaces, an interpreter)
+/// takes a core for longer than a trivial call lasts, so starting it at `take()` would make the
+/// call it replaces compete with it. When none was waiting, the refill starts at once. Thread-safe.
 final class SandboxPool: Sendable {
     private struct State {
         var ready: [SandboxProcess] = []
@@ -29,10 +31,17 @@ final class SandboxPool: Sendable {
     /// A sandbox waiting for its program; throws `ToolError(.sandboxUnavailable)` when none is
     /// waiting and none can be spawned.
     func take() throws -> SandboxProcess {
-        let waiting = state.withLock { $0.ready.isEmpty ? nil : $0.ready.removeFirst() }
-        if size > 0 { Thread.detachNewThread { [self] in refill() } }
-        if let waiting { return waiting }
-        return try spawn()
+        guard size > 0 else { return try spawn() }
+        guard let waiting = state.withLock({ $0.ready.isEmpty ? nil : $0.ready.removeFirst() }) else {
+            refillInBackground()
+            return try spawn()
+        }
+        let cleanup = waiting.onReap
+        waiting.onReap = { [weak self] in
+            cleanup?()
+            self?.refillInBackground()
+        }
+        return waiting
     }
 
     /// A fresh sandbox, not from the pool (the cold path, also used by the benchmark).
@@ -44,7 +53,7 @@ final class SandboxPool: Sendable {
             try? FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         }
         let (argv, environment) = command.arguments(workDirectory: workDirectory)
-        let process = try SandboxSpawner.shared.spawn(argv, environment: environment)
+        let process = try SandboxSpawner.shared.spawn(argv, environment: environment, statusPipe: command.exitRecords)
         if !command.isSandboxed {
             process.onReap = { [workDirectory] in try? FileManager.default.removeItem(atPath: workDirectory) }
         }
@@ -65,6 +74,11 @@ final class SandboxPool: Sendable {
             }
             if process == nil { return }
         }
+    }
+
+    /// Tops the pool up on a new thread.
+    private func refillInBackground() {
+        Thread.detachNewThread { [self] in refill() }
     }
 
     /// Sandboxes waiting now.

@@ -21,12 +21,12 @@ final class SandboxSpawner: @unchecked Sendable {
     }
 
     /// Spawns `argv` on the spawner thread (see `SandboxProcess.spawn`).
-    func spawn(_ argv: [String], environment: [String]) throws -> SandboxProcess {
+    func spawn(_ argv: [String], environment: [String], statusPipe: Bool = false) throws -> SandboxProcess {
         let done = NSCondition()
         var result: Result<SandboxProcess, any Error>?
         condition.lock()
         queue.append {
-            let outcome = Result { try SandboxProcess.spawn(argv, environment: environment) }
+            let outcome = Result { try SandboxProcess.spawn(argv, environment: environment, statusPipe: statusPipe) }
             done.lock()
             result = outcome
             done.signal()
