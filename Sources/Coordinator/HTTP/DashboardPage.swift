@@ -154,6 +154,12 @@ function render(s) {
     ["requeued", s.counters.requeued], ["given up", s.counters.given_up],
   ];
   if (s.aepo) kpis.push(["AEPO", `${s.aepo.masking ? "masking" : "off"} · H ${fmt(s.aepo.entropy)}`]);
+  const t = s.trainer;
+  if (t && (t.attached || t.policy_version > 0)) {
+    kpis.push(["policy", `v${t.policy_version}`]);
+    kpis.push(["trainer", `${t.batches_acked} acked · ${t.batches_unpulled} unpulled${t.backpressure ? " · waiting" : ""}`]);
+    kpis.push(["stale rows dropped", t.stale_rows_dropped]);
+  }
   document.getElementById("kpis").innerHTML = kpis.map(([l, v]) => `<div class="kpi"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join("");
   document.getElementById("progress").style.width = `${100 * job.batches_written / Math.max(1, job.batches_total)}%`;
 
