@@ -1,6 +1,7 @@
 import ArborProtocol
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Coordinator
 
@@ -9,8 +10,8 @@ import Testing
 @Suite struct WorkedExampleTests {
     static func scoreFixture() throws -> (lines: [String], signal: BatchSignal) {
         let job = try JobConfig.load(
-            path: FixturePaths.advantages("worked-example.job.yaml").path, requirement: .signalOnly)
-        let input = FixturePaths.advantages("worked-example.trees.jsonl")
+            path: Fixtures.directory.appendingPathComponent("advantages/worked-example.job.yaml").path, requirement: .signalOnly)
+        let input = Fixtures.directory.appendingPathComponent("advantages/worked-example.trees.jsonl")
         let trees = try RolloutTreeRecord.readJSONL(try String(contentsOf: input, encoding: .utf8), file: input.path)
         let signal = try LearningSignal.score(batch: trees, config: job, aepo: AEPOState())
         return (signal.trees.map { $0.jsonLine() }, signal)
@@ -42,7 +43,7 @@ import Testing
     @Test func reproducesTheExpectedOutput() throws {
         let (lines, _) = try Self.scoreFixture()
         let expectedText = try String(
-            contentsOf: FixturePaths.advantages("worked-example.expected.jsonl"), encoding: .utf8)
+            contentsOf: Fixtures.directory.appendingPathComponent("advantages/worked-example.expected.jsonl"), encoding: .utf8)
         let expected = expectedText.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == expected.count)
         for (line, expectedLine) in zip(lines, expected) {
@@ -55,7 +56,7 @@ import Testing
     }
 
     @Test func treeLinesAreWrittenInTheFixtureForm() throws {
-        let input = FixturePaths.advantages("worked-example.trees.jsonl")
+        let input = Fixtures.directory.appendingPathComponent("advantages/worked-example.trees.jsonl")
         let text = try String(contentsOf: input, encoding: .utf8)
         let trees = try RolloutTreeRecord.readJSONL(text, file: input.path)
         #expect(trees.map { $0.jsonLine() } == text.split(separator: "\n").filter { !$0.isEmpty }.map(String.init))
