@@ -58,7 +58,7 @@ extension TaskRecord {
         } catch {
             throw fail(nil, "not valid JSON; each line must be one object {\"id\", \"prompt\", \"answer\", …}")
         }
-        guard case .object(let fields) = value else { throw fail(nil, "must be a JSON object, got \(value.kindName)") }
+        guard case .object(let fields) = value else { throw fail(nil, "must be a JSON object, got \(value.typeName)") }
 
         func text(_ name: String, required: Bool) throws -> String? {
             guard let field = fields[name], field != .null else {
@@ -66,7 +66,7 @@ extension TaskRecord {
                 return nil
             }
             guard let text = field.scalarText else {
-                throw fail(name, "must be a string or number, got \(field.kindName)")
+                throw fail(name, "must be a string or number, got \(field.typeName)")
             }
             if required, text.isEmpty { throw fail(name, "must not be empty") }
             return text
@@ -104,5 +104,19 @@ extension TaskRecord {
             id: id, type: settings.type, prompt: prompt, answer: answer, verifier: verifier, tolerance: tolerance,
             tools: tools, systemPrompt: try text("system_prompt", required: false) ?? settings.systemPrompt,
             rawJSON: line, location: location)
+    }
+}
+
+extension JSONValue {
+    /// Strings as they are; numbers and booleans as their JSON text; nil for anything else (a
+    /// dataset's `answer` may be written as a number).
+    fileprivate var scalarText: String? {
+        switch self {
+        case .string(let value): value
+        case .int(let value): String(value)
+        case .double(let value): value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+        case .bool(let value): value ? "true" : "false"
+        default: nil
+        }
     }
 }

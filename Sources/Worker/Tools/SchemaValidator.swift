@@ -1,3 +1,5 @@
+import ArborProtocol
+
 /// Checks tool arguments against a tool's JSON schema before anything runs.
 ///
 /// Covers the subset of JSON Schema that function-calling schemas use: `type` (one or a list;

@@ -1,3 +1,5 @@
+import ArborProtocol
+
 /// A callable tool: its spec, limits and how to run one call.
 ///
 /// Implementations are thread-safe: `ToolExecutor` calls `run` from many tasks at once, up to the

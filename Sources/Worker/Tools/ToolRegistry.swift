@@ -1,3 +1,5 @@
+import ArborProtocol
+
 /// The tools offered in a job, by name, in the order the prompt lists them.
 ///
 /// Immutable once built; thread-safe. Build it from job settings with

@@ -1,3 +1,5 @@
+import ArborProtocol
+
 /// A tool as the model sees it: name, description and JSON-schema parameters.
 ///
 /// This is the OpenAI function format (`{"type": "function", "function": {"name", "description",

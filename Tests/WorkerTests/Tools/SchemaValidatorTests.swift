@@ -1,3 +1,4 @@
+import ArborProtocol
 import Testing
 
 @testable import Worker

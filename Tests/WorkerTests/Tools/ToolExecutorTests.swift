@@ -1,3 +1,4 @@
+import ArborProtocol
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import ArborProtocol
 import Foundation
 
 /// What the parser found in one assistant step.

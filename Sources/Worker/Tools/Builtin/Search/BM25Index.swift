@@ -1,3 +1,4 @@
+import ArborProtocol
 import Foundation
 
 /// One retrievable passage of the search corpus.

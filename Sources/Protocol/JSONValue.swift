@@ -1,6 +1,6 @@
 import Foundation
 
-/// A JSON value: tool arguments, JSON-schema documents and MCP payloads.
+/// A JSON value: dataset lines, tool arguments, JSON-schema documents and MCP payloads.
 ///
 /// Decoding keeps integers apart from other numbers (the schema's `integer` type needs it) and
 /// booleans apart from numbers. Encoding sorts object keys, so a rendered schema or call is
