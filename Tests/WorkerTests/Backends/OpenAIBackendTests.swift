@@ -31,8 +31,8 @@ struct OpenAIBackendTests {
         let backend = try OpenAIBackend(
             settings: OpenAIServerSettings(url: server.url), modelPath: modelPath, logger: Logger(label: "test"))
         try backend.configure(jobYAML: Self.jobYAML)
-        var request = BuiltinBackendTests.request("remote", seed: 7)
-        request.spec.temperature = 0
+        // Sampled (temperature 0.8, seeded per candidate) so that some trajectories call the tool.
+        let request = BuiltinBackendTests.request("remote", seed: 7)
         let result = try await BuiltinBackendTests.offPool { try backend.rollout(request, cancellation: CancellationFlag()) }
         let file = try GGUFFile(path: modelPath)
         let tokenizer = try Tokenizer(gguf: file)
@@ -51,6 +51,9 @@ struct OpenAIBackendTests {
             if !node.isLeaf { #expect(!node.toolCalls.isEmpty && !node.contextIds.isEmpty) }
         }
         #expect(result.stats.generatedTokens > 0)
+        let toolSteps = nodes.filter { !$0.toolCalls.isEmpty }.count
+        #expect(toolSteps > 0, "seed 7 calls the python tool, so tool responses and a second round are exercised")
+        print("remote tree: \(nodes.count) nodes, \(toolSteps) tool steps, \(result.stats.generatedTokens) tokens generated")
     }
 
     /// Greedy decoding on the server picks the tokens Arbor's engine picks for the same prompt, and
@@ -140,8 +143,12 @@ final class LlamaServer: Sendable {
             "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
             "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
         ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // The server's own log, for a failing test: $TMPDIR/arbor-llama-server-PORT.log.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("arbor-llama-server-\(port).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         let server = LlamaServer(url: "http://127.0.0.1:\(port)/v1", process: process)
         let deadline = Date().addingTimeInterval(60)
@@ -154,9 +161,13 @@ final class LlamaServer: Sendable {
         throw WorkerError(.backend, "llama-cpp-python's server did not come up on port \(port)")
     }
 
-    /// Kills the server and waits for it.
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s: uvicorn may wait on open connections)
+    /// and waits for it.
     func stop() {
         if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
