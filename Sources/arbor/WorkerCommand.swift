@@ -43,7 +43,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            The GGUF model file (builtin: a job naming another existing model file switches to it; \
+            The GGUF model file (builtin: default models/SmolLM2-135M-Instruct.Q4_1.gguf; a job naming another \
+            existing model file switches to it; \
             openai: the GGUF the server runs, for its tokenizer, default the job's model.path).
             """)
     var model: String?
