@@ -33,7 +33,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run directory for the job's state, batches and trees.")
     var runDir: String
 
-    @Option(help: "Worker backend: builtin or scripted (default: the job's model.backend).")
+    @Option(help: "Worker backend: builtin, openai or scripted (default: the job's model.backend).")
     var backend: String?
 
     @OptionGroup var endpoints: EndpointOptions
@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
         var workerArguments: [String] = []
         let workerBackend = backend ?? job.model.backend.rawValue
-        if workerBackend == "builtin", let model = job.model.path {
+        if workerBackend == "builtin" || workerBackend == "openai", let model = job.model.path {
             // The job's model (its path resolved against the job file), not the worker's default.
             workerArguments += ["--model", model]
         }

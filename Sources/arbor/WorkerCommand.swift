@@ -14,30 +14,58 @@ struct WorkerCommand: AsyncParsableCommand {
             when the coordinator comes back. SIGTERM drains it: it finishes its in-flight work, \
             deregisters and exits 0.
 
-            Backends: `builtin` runs the policy on Arbor's own engine; `scripted` is the load-testing \
-            backend (synthetic trees with tool calls and a configurable latency, no model).
+            Backends: `builtin` runs the policy on Arbor's own engine; `openai` generates each step on an \
+            OpenAI-compatible completions server (vLLM, SGLang, llama.cpp's server) given by --server or \
+            the job's model.endpoint, keeping token ids and log-probs (--model is the GGUF the server \
+            runs, for its tokenizer); `scripted` is the load-testing backend (synthetic trees with tool \
+            calls and a configurable latency, no model).
 
             The builtin backend decodes the branches of all in-flight trees together on one engine \
             thread, so --slots 2 to 4 keeps it busy while tool calls run. With CURVE (`arbor keygen`), \
             pass the worker's secret key file and the coordinator's public key file; the worker's own \
             public key is derived from its secret.
 
-            Example:
+            Examples:
               arbor worker --connect tcp://coordinator-host:5555 --slots 2 \\
                 --curve-secret keys/worker-1.key --server-key keys/coordinator.pub
+              arbor worker --connect tcp://coordinator-host:5555 --slots 8 --backend openai \\
+                --server http://127.0.0.1:8000/v1 --model models/SmolLM2-135M-Instruct.Q4_1.gguf
             """)
 
     @Option(help: "The coordinator's worker endpoint.")
     var connect = "tcp://127.0.0.1:5555"
 
-    @Option(help: "Policy backend: builtin (Arbor's engine) or scripted (load testing, no model).")
+    @Option(help: "Policy backend: builtin (Arbor's engine), openai (a completions server) or scripted (load testing).")
     var backend: BackendChoice = .builtin
 
     @Option(help: "Requests served at once.")
     var slots = 1
 
-    @Option(help: "Builtin backend: the GGUF model file. A job naming another existing model file switches to it.")
-    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    @Option(
+        help: """
+            The GGUF model file (builtin: default models/SmolLM2-135M-Instruct.Q4_1.gguf; a job naming another \
+            existing model file switches to it; \
+            openai: the GGUF the server runs, for its tokenizer, default the job's model.path).
+            """)
+    var model: String?
+
+    @Option(help: "Openai backend: the server's base URL, e.g. http://127.0.0.1:8000/v1 (default: the job's model.endpoint).")
+    var server: String?
+
+    @Option(help: "Openai backend: model name sent to the server (default: the job's model.served_name, else the server's first model).")
+    var serverModel: String?
+
+    @Option(help: "Openai backend: environment variable holding the server's API key.")
+    var serverApiKeyEnv: String?
+
+    @Option(help: "Openai backend: URL POSTed {lora_name, lora_path} at each policy update (vLLM's /v1/load_lora_adapter).")
+    var serverReloadUrl: String?
+
+    @Option(help: "Openai backend: prompts as token ids, text (llama-cpp-python's server) or auto (ids, else text).")
+    var serverPrompt: OpenAIServerSettings.PromptForm = .auto
+
+    @Option(help: "Openai backend: the server's context length in tokens.")
+    var serverContext = 2048
 
     @Option(help: "Builtin backend: OpenBLAS threads of the engine.")
     var threads = 2
@@ -60,8 +88,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
-        case builtin, scripted
+        case builtin, scripted, openai
     }
+
+    static let defaultModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     func validate() throws {
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
@@ -70,10 +100,29 @@ struct WorkerCommand: AsyncParsableCommand {
                 "--curve-secret and --server-key go together: the worker's secret key and the coordinator's public key")
         }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if backend == .builtin, !FileManager.default.fileExists(atPath: model) {
+        if backend == .builtin, !FileManager.default.fileExists(atPath: model ?? Self.defaultModel) {
             throw ValidationError(
-                "no model file at '\(model)'; run scripts/fetch-model, pass --model PATH, or use --backend scripted")
+                "no model file at '\(model ?? Self.defaultModel)'; run scripts/fetch-model, pass --model PATH, or use --backend scripted")
         }
+        if backend != .openai, server != nil || serverModel != nil || serverApiKeyEnv != nil || serverReloadUrl != nil {
+            throw ValidationError("--server, --server-model, --server-api-key-env and --server-reload-url need --backend openai")
+        }
+        if backend == .openai, let model, !FileManager.default.fileExists(atPath: model) {
+            throw ValidationError("no model file at '\(model)': the openai backend reads the served model's tokenizer from it")
+        }
+        if serverContext < 16 { throw ValidationError("--server-context must be at least 16") }
+    }
+
+    /// The openai backend's server settings from the command line; nil without --server (the job's then).
+    private var serverSettings: OpenAIServerSettings? {
+        guard let server else { return nil }
+        var settings = OpenAIServerSettings(url: server)
+        settings.modelName = serverModel
+        settings.apiKeyEnv = serverApiKeyEnv
+        settings.reloadURL = serverReloadUrl
+        settings.promptForm = serverPrompt
+        settings.contextLength = serverContext
+        return settings
     }
 
     /// The client-side CURVE options read from the key files; nil without keys.
@@ -97,7 +146,9 @@ struct WorkerCommand: AsyncParsableCommand {
         case .builtin:
             var options = BuiltinBackend.Options()
             options.threads = threads
-            policy = try BuiltinBackend(modelPath: model, options: options)
+            policy = try BuiltinBackend(modelPath: model ?? Self.defaultModel, options: options)
+        case .openai:
+            policy = try OpenAIBackend(settings: serverSettings, modelPath: model, logger: logger)
         }
         let node = WorkerNode(
             options: .init(
@@ -120,3 +171,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `--server-prompt auto|ids|text`.
+extension OpenAIServerSettings.PromptForm: ExpressibleByArgument {}

@@ -6,7 +6,7 @@ import Synchronization
 /// The policy backend on Arbor's own engine: PORTool trees decoded on one engine thread.
 ///
 /// Requests arrive on backend threads (one per slot). Each builds its prompt, hands the tree to
-/// the `EngineLoop` and blocks until it is done; the loop decodes the live branches of all
+/// the engine's `RolloutLoop` and blocks until it is done; the loop decodes the live branches of all
 /// in-flight trees together in one batched step, while tool calls run on other threads.
 /// Branches fork from their parent's sequence, so prompts and shared steps are computed and
 /// stored once (`Options.prefixSharing` off re-prefills each branch's context instead, for
@@ -34,7 +34,7 @@ public final class BuiltinBackend: PolicyBackend {
         var path: String
         var tokenizer: Tokenizer
         var template: ChatTemplate
-        var loop: EngineLoop
+        var loop: RolloutLoop<EngineDecoder>
     }
 
     /// What the job as run says (after `configure`), and the tools built from it.
@@ -90,7 +90,7 @@ public final class BuiltinBackend: PolicyBackend {
     /// Loads new weights (a GGUF file) for the next requests; in-flight trees finish on the old ones.
     public func loadPolicy(weightsPath: String) throws {
         let fresh = try Self.load(weightsPath, options)
-        let old = loaded.withLock { state -> EngineLoop in
+        let old = loaded.withLock { state -> RolloutLoop<EngineDecoder> in
             defer { state = fresh }
             return state.loop
         }
@@ -104,29 +104,12 @@ public final class BuiltinBackend: PolicyBackend {
         try cancellation.check()
         let model = try currentModel()
         let (toolbox, systemPrompt) = toolsAndPrompt()
-        let spec = request.spec
-        let offered = toolbox.offered(for: request.task)
-        var messages: [ChatMessage] = []
-        if let system = spec.systemPrompt.isEmpty ? systemPrompt : spec.systemPrompt {
-            messages.append(ChatMessage(.system, system))
-        }
-        messages.append(ChatMessage(.user, request.task.prompt))
-        let prompt = model.template.encodePrompt(messages, tools: offered.promptBlock()).map { Int($0) }
-        let reply = RolloutReply()
         let plan = TreePlan(
-            request: request, promptIDs: prompt,
-            sampling: SamplingParameters(
-                temperature: max(0, spec.temperature), topP: spec.topP > 0 && spec.topP < 1 ? spec.topP : 1,
-                topK: Int(spec.topK)),
-            schedule: PORToolSchedule(
-                trajectories: Int(spec.trajectories), branching: Int(spec.branching),
-                maxToolSteps: Int(spec.maxToolSteps)),
-            maxStepTokens: spec.maxStepTokens > 0 ? Int(spec.maxStepTokens) : 256,
-            prefixSharing: options.prefixSharing, tools: toolbox.executor(for: offered),
-            suspendAfterFailures: job.withLock { $0.tools.suspendAfterFailures },
-            verifier: toolbox.verifier, reply: reply)
+            request: request, text: ModelText(tokenizer: model.tokenizer, template: model.template), toolbox: toolbox,
+            systemPrompt: systemPrompt, prefixSharing: options.prefixSharing,
+            suspendAfterFailures: job.withLock { $0.tools.suspendAfterFailures })
         let key = model.loop.submit(plan)
-        return try reply.wait {
+        return try plan.reply.wait {
             if cancellation.isCancelled {
                 model.loop.cancel(key)
                 throw WorkerError(.cancelled, "request \(request.requestID) cancelled")
@@ -178,7 +161,8 @@ public final class BuiltinBackend: PolicyBackend {
         engineOptions.threads = max(1, options.threads)
         engineOptions.cacheTokens = options.cacheTokens
         engineOptions.maxContext = options.maxContext
-        let loop = EngineLoop(model: model, tokenizer: tokenizer, template: template, options: engineOptions)
+        let loop = EngineDecoder.loop(
+            model: model, text: ModelText(tokenizer: tokenizer, template: template), options: engineOptions)
         return Loaded(path: path, tokenizer: tokenizer, template: template, loop: loop)
     }
 

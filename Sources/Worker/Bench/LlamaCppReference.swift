@@ -7,12 +7,14 @@ import Foundation
 /// cores, once. The measuring script is `scripts/bench-llamacpp.py`.
 public struct LlamaCppReference: Sendable {
     /// The llama-cpp-python release measured (the one the SmolLM2 fixtures were made with).
-    public static let package = "llama-cpp-python==0.3.36"
+    public static let package = "llama-cpp-python[server]==0.3.36"
 
     /// Where the virtual environment lives.
     public var venv: String
     /// The measuring script.
     public var script: String
+    /// The install script (`scripts/install-llamacpp`, shared with `scripts/install-test-deps`).
+    public var installer = "scripts/install-llamacpp"
 
     /// A reference run using `venv` and `script` (paths relative to the working directory).
     public init(venv: String = ".venv-bench", script: String = "scripts/bench-llamacpp.py") {
@@ -38,13 +40,9 @@ public struct LlamaCppReference: Sendable {
             return
         }
         progress("installing \(Self.package) into \(venv) (builds llama.cpp from source; several minutes, once)")
-        if !FileManager.default.fileExists(atPath: python) {
-            guard try Self.execute("/usr/bin/env", ["python3", "-m", "venv", venv], quiet: false) == 0 else {
-                throw WorkerError(.io, "could not create the virtual environment \(venv) with python3 -m venv")
-            }
-        }
-        guard try Self.execute(python, ["-m", "pip", "install", "-q", Self.package, "numpy"], quiet: false) == 0 else {
-            throw WorkerError(.io, "pip could not install \(Self.package) into \(venv)")
+        // One install step for the benchmark and the tests (which also run its server).
+        guard try Self.execute("/usr/bin/env", ["bash", installer, venv], quiet: false) == 0 else {
+            throw WorkerError(.io, "\(installer) could not install \(Self.package) into \(venv)")
         }
     }
 

@@ -6,7 +6,7 @@ import Kernels
 /// tree's tokens would depend on which other trees happened to share its batches, and the same
 /// request would not replay the same tree. The engine's sampler consumes exactly one draw per
 /// non-greedy token, in batch order when the batch lists pending sequences before ready ones (it
-/// runs pending tokens first); `EngineLoop` orders each batch that way, so draw `k` belongs to
+/// runs pending tokens first); `EngineDecoder` orders each batch that way, so draw `k` belongs to
 /// branch `k`. Engine thread only.
 struct BranchRandom: RandomNumberGenerator {
     /// The branches' generators, in batch order; read back after the step.

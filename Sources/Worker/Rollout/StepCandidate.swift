@@ -1,28 +1,42 @@
 import Kernels
 
-/// One candidate next step being decoded: a branch of the engine that samples until the step
-/// ends. Engine thread only.
-struct StepCandidate {
-    /// Why a step stopped.
-    enum Stop: Equatable {
-        /// The model sampled `<|im_end|>` (or EOS); the token is part of the step.
-        case endOfTurn
-        /// The step's text ends with `</tool_call>` (the tag is kept).
-        case toolCallClosed
-        /// `max_step_tokens` were sampled.
-        case tokenLimit
-        /// The sequence reached the engine's context limit.
-        case contextLimit
-    }
+/// Why a step stopped.
+enum StepStop: Equatable, Sendable {
+    /// The model sampled `<|im_end|>` (or EOS); the token is part of the step.
+    case endOfTurn
+    /// The step's text ends with `</tool_call>` (the tag is kept), or a server stopped the turn
+    /// without returning its end token (the chat template then closes the turn).
+    case toolCallClosed
+    /// `max_step_tokens` were sampled.
+    case tokenLimit
+    /// The sequence reached the generator's context limit.
+    case contextLimit
+
+    static let toolCallCloseBytes = Array("</tool_call>".utf8)
+}
+
+/// A whole step generated at once (a remote completion): ids, log-probs, entropies, why it ended.
+struct CompletedStep: Sendable, Equatable {
+    var tokens: [Int]
+    var logprobs: [Float]
+    var entropies: [Float]
+    var stop: StepStop
+}
+
+/// One candidate next step being generated from `branch` until the step ends: token by token
+/// (`absorb`, the builtin engine) or whole (`finish`, a remote server). Loop thread only.
+struct StepCandidate<Branch> {
+    typealias Stop = StepStop
 
     /// Node index of the step it continues (0 = the prompt).
     var parent: Int
     /// Which of the parent's candidates this is (0-based); with `parent`, the candidate's
     /// identity, from which its generator is seeded.
     var index: Int
-    /// Its engine sequence (prompt, earlier steps and tool responses, then this step's tokens).
-    var sequence: SequenceID?
-    /// Its own sampling stream (see `BranchRandom`).
+    /// What it generates from: an engine sequence (prompt, earlier steps and tool responses, then
+    /// this step's tokens as they are sampled) or the context's ids (remote).
+    var branch: Branch
+    /// Its own sampling stream (see `BranchRandom`); remote candidates draw their server seed from it.
     var random: SeededRandom
     /// PruneTIR state of the trajectory it continues.
     var tracker: ToolFailureTracker
@@ -38,7 +52,8 @@ struct StepCandidate {
     /// Whether the step has ended.
     var isDone: Bool { stop != nil }
 
-    static let toolCallClose = Array("</tool_call>".utf8)
+    /// `</tool_call>` as bytes (computed: generic types hold no static storage).
+    static var toolCallClose: [UInt8] { StepStop.toolCallCloseBytes }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard haystack.count >= needle.count else { return false }
@@ -66,5 +81,13 @@ struct StepCandidate {
         } else if atContextLimit {
             stop = .contextLimit
         }
+    }
+
+    /// Records a step generated whole.
+    mutating func finish(_ step: CompletedStep) {
+        tokens = step.tokens
+        logprobs = step.logprobs
+        entropies = step.entropies
+        stop = step.stop
     }
 }

@@ -2,16 +2,6 @@ import ArborProtocol
 import Foundation
 import Kernels
 
-/// What the engine thread uses besides the tree: the engine and the model's text side.
-/// Engine thread only (the engine is not thread-safe).
-struct DecodeContext {
-    let engine: InferenceEngine
-    let tokenizer: Tokenizer
-    let template: ChatTemplate
-    /// Ids that end a step: `<|im_end|>` and EOS.
-    let stopIDs: Set<Int>
-}
-
 /// Work a tree asks the engine loop to start off the engine thread.
 enum TreeEffect {
     /// Execute the tool calls of kept step `node`.
@@ -20,7 +10,8 @@ enum TreeEffect {
     case verify(node: Int, text: String)
 }
 
-/// One PORTool tree being grown (DESIGN.md "Tree rollout"). Engine thread only.
+/// One PORTool tree being grown (DESIGN.md "Tree rollout"), whatever generates its steps: the
+/// builtin engine (`EngineBranches`) or a remote server (`TokenBranches`). Loop thread only.
 ///
 /// Rounds: round 1 decodes `n` first steps from the prompt. A kept step that calls tools (at
 /// depth ≤ T_max) waits for its tool responses, appends them, and proposes `f` candidates for the
@@ -33,16 +24,21 @@ enum TreeEffect {
 ///
 /// Determinism: candidates are kept in (parent, index) order and each candidate samples from its
 /// own generator seeded by (request seed, task id, parent node, index), so the tree does not
-/// depend on timing or on which other trees shared the engine's batches.
-final class TreeRollout {
+/// depend on timing or on which other trees shared the engine's batches (remote candidates send
+/// a server seed drawn from that generator, so a server that honours seeds replays them too).
+final class TreeRollout<Store: BranchStore> {
     let key: Int
     let plan: TreePlan
+    /// Where the branches live.
+    let store: Store
+    /// Decoding steps and encoding tool responses.
+    let text: ModelText
     private(set) var nodes: [WireTreeNode] = []
     /// Candidates of the current round.
-    var candidates: [StepCandidate] = []
-    /// Kept tool steps waiting for their tool responses, by node index: the sequence to extend
-    /// (prefix sharing) or the tokens to re-prefill (no sharing), how the step ended, PruneTIR.
-    private var awaitingTools: [Int: (sequence: SequenceID?, tokens: [Int], stop: StepCandidate.Stop, tracker: ToolFailureTracker)] = [:]
+    var candidates: [StepCandidate<Store.Branch>] = []
+    /// Kept tool steps waiting for their tool responses, by node index: the trajectory's context,
+    /// how the step ended, PruneTIR.
+    private var awaitingTools: [Int: (prefix: Store.Prefix, stop: StepStop, tracker: ToolFailureTracker)] = [:]
     private var depth = 1
     private var finished = 0
     private var pendingVerdicts = 0
@@ -52,9 +48,11 @@ final class TreeRollout {
     var failure: WorkerError?
     private let started = Date()
 
-    init(key: Int, plan: TreePlan) {
+    init(key: Int, plan: TreePlan, store: Store, text: ModelText) {
         self.key = key
         self.plan = plan
+        self.store = store
+        self.text = text
         keepRandom = SplitMix64(seed: plan.baseSeed)
     }
 
@@ -67,7 +65,7 @@ final class TreeRollout {
     // MARK: - Steps of the algorithm
 
     /// Adds the prompt node and the `n` first-step candidates.
-    func start(_ context: DecodeContext) throws {
+    func start() throws {
         var root = WireTreeNode()
         root.id = 0
         root.parent = -1
@@ -76,17 +74,12 @@ final class TreeRollout {
         nodes.append(root)
         stats.promptTokens = UInt64(plan.promptIDs.count)
         let tracker = ToolFailureTracker(threshold: plan.suspendAfterFailures)
-        if plan.prefixSharing {
-            let sequence = try context.engine.createSequence(prompt: plan.promptIDs)
-            try spawn(parent: 0, forkingFrom: sequence, count: plan.schedule.trajectories, tracker: tracker, context)
-        } else {
-            try spawn(parent: 0, prefilling: plan.promptIDs, count: plan.schedule.trajectories, tracker: tracker, context)
-        }
+        try spawn(parent: 0, from: try store.prompt(plan.promptIDs), count: plan.schedule.trajectories, tracker: tracker)
     }
 
     /// Keeps `n − n_c` of the round's candidates and turns them into nodes; returns the tool
     /// executions and verifications to start.
-    func closeRound(_ context: DecodeContext) -> [TreeEffect] {
+    func closeRound() -> [TreeEffect] {
         candidates.sort { ($0.parent, $0.index) < ($1.parent, $1.index) }
         let kept = depth == 1
             ? Array(candidates.indices)
@@ -95,9 +88,9 @@ final class TreeRollout {
         var effects: [TreeEffect] = []
         for (index, candidate) in candidates.enumerated() {
             if keptSet.contains(index) {
-                if let effect = keep(candidate, context) { effects.append(effect) }
-            } else if let sequence = candidate.sequence {
-                context.engine.release(sequence)
+                if let effect = keep(candidate) { effects.append(effect) }
+            } else {
+                store.release(candidate.branch)
             }
         }
         candidates = []
@@ -107,34 +100,23 @@ final class TreeRollout {
 
     /// Records the tool responses of `node`, appends them (token in, token out: tokenized once by
     /// the chat template's continuation) and proposes the trajectory's next `f` candidates.
-    func toolsFinished(node: Int, outcome: StepToolOutcome, tracker: ToolFailureTracker, _ context: DecodeContext) throws {
+    func toolsFinished(node: Int, outcome: StepToolOutcome, tracker: ToolFailureTracker) throws {
         guard let waiting = awaitingTools.removeValue(forKey: node) else { return }
         record(outcome, on: node)
         let ending: ChatTemplate.StepEnding = waiting.stop == .endOfTurn ? .endOfTurnToken : .stoppedBeforeEndOfTurn
-        let contextIDs = context.template
+        let contextIDs = text.template
             .encodeToolResponses(outcome.results.map(\.responseText), after: ending).map { Int($0) }
         nodes[node].contextIds = contextIDs.map { UInt32($0) }
-        let length = waiting.sequence.flatMap { context.engine.tokens(of: $0)?.count } ?? waiting.tokens.count
-        if length + contextIDs.count + 1 >= context.engine.maxContext {
+        if store.length(of: waiting.prefix) + contextIDs.count + 1 >= store.maxContext {
             // No room left to answer: the trajectory ends here without an answer.
-            if let sequence = waiting.sequence { context.engine.release(sequence) }
+            store.release(waiting.prefix)
             nodes[node].isLeaf = true
             nodes[node].outcome = -1
             finished += 1
             return
         }
-        let count = plan.schedule.candidatesPerTrajectory
-        if let sequence = waiting.sequence {
-            do {
-                try context.engine.append(sequence, tokens: contextIDs)
-            } catch {
-                context.engine.release(sequence)
-                throw error
-            }
-            try spawn(parent: node, forkingFrom: sequence, count: count, tracker: tracker, context)
-        } else {
-            try spawn(parent: node, prefilling: waiting.tokens + contextIDs, count: count, tracker: tracker, context)
-        }
+        let extended = try store.extend(waiting.prefix, with: contextIDs)
+        try spawn(parent: node, from: extended, count: plan.schedule.candidatesPerTrajectory, tracker: tracker)
     }
 
     /// Records the verifier's score of leaf `node`.
@@ -144,11 +126,11 @@ final class TreeRollout {
         pendingVerdicts -= 1
     }
 
-    /// Adds `seconds` of engine work done for this tree.
+    /// Adds `seconds` of generation work done for this tree (engine time; request time, remote).
     func addEngineTime(_ seconds: Double) { stats.decodeSeconds += seconds }
 
-    /// Counts one sampled token (kept or not: it is work the engine did).
-    func countGeneratedToken() { stats.generatedTokens += 1 }
+    /// Counts sampled tokens (kept or not: it is work the generator did).
+    func countGeneratedTokens(_ count: Int = 1) { stats.generatedTokens += UInt64(count) }
 
     /// The finished tree, dead ends pruned.
     func result() -> RolloutResult {
@@ -165,10 +147,10 @@ final class TreeRollout {
         return result
     }
 
-    /// Frees every sequence the tree still holds (cancellation, failure).
-    func releaseAll(_ context: DecodeContext) {
-        for candidate in candidates { if let sequence = candidate.sequence { context.engine.release(sequence) } }
-        for waiting in awaitingTools.values { if let sequence = waiting.sequence { context.engine.release(sequence) } }
+    /// Frees every branch the tree still holds (cancellation, failure).
+    func releaseAll() {
+        for candidate in candidates { store.release(candidate.branch) }
+        for waiting in awaitingTools.values { store.release(waiting.prefix) }
         candidates = []
         awaitingTools = [:]
     }
@@ -176,7 +158,7 @@ final class TreeRollout {
     // MARK: - Internals
 
     /// Makes a kept candidate a node: a trajectory waiting for tools, or a leaf.
-    private func keep(_ candidate: StepCandidate, _ context: DecodeContext) -> TreeEffect? {
+    private func keep(_ candidate: StepCandidate<Store.Branch>) -> TreeEffect? {
         var node = WireTreeNode()
         node.id = UInt32(nodes.count)
         node.parent = Int32(candidate.parent)
@@ -184,19 +166,17 @@ final class TreeRollout {
         node.logprobs = candidate.logprobs
         node.entropies = candidate.entropies
         node.policyVersion = plan.request.policyVersion
-        let text = (try? context.tokenizer.decode(candidate.tokens.map { Int32($0) }, special: false)) ?? ""
+        let text = (try? self.text.tokenizer.decode(candidate.tokens.map { Int32($0) }, special: false)) ?? ""
         node.text = text
         let index = nodes.count
         let parsed = ToolCallParser.parse(text)
         let tagsCheck = Self.check("tags", parsed.tagsWellFormed, parsed.tagsWellFormed ? "" : "unbalanced <tool_call> tags")
         var effect: TreeEffect?
         if parsed.isToolStep && plan.schedule.toolsAllowed(atDepth: depth), let stop = candidate.stop {
-            let tokens = plan.prefixSharing ? [] : (candidate.sequence.flatMap { context.engine.tokens(of: $0) } ?? [])
-            if !plan.prefixSharing, let sequence = candidate.sequence { context.engine.release(sequence) }
-            awaitingTools[index] = (plan.prefixSharing ? candidate.sequence : nil, tokens, stop, candidate.tracker)
+            awaitingTools[index] = (store.prefix(continuing: candidate.branch, step: candidate.tokens), stop, candidate.tracker)
             effect = .runTools(node: index, text: text, tracker: candidate.tracker)
         } else {
-            if let sequence = candidate.sequence { context.engine.release(sequence) }
+            store.release(candidate.branch)
             node.isLeaf = true
             finished += 1
             if parsed.isToolStep {
@@ -238,32 +218,20 @@ final class TreeRollout {
         nodes[node].format = Self.score(nodes[node].formatChecks)
     }
 
-    /// `count` candidates that fork `sequence` (shared KV blocks); `sequence` is released after.
-    private func spawn(
-        parent: Int, forkingFrom sequence: SequenceID, count: Int, tracker: ToolFailureTracker, _ context: DecodeContext
-    ) throws {
-        defer { context.engine.release(sequence) }
-        for index in 0..<count {
-            let branch = try context.engine.fork(sequence)
-            candidates.append(candidate(parent: parent, index: index, sequence: branch, tracker: tracker))
+    /// `count` candidates that continue `prefix` (consumed).
+    private func spawn(parent: Int, from prefix: Store.Prefix, count: Int, tracker: ToolFailureTracker) throws {
+        for (index, branch) in try store.branches(from: prefix, count: count).enumerated() {
+            candidates.append(candidate(parent: parent, index: index, branch: branch, tracker: tracker))
         }
     }
 
-    /// `count` candidates that each prefill `tokens` from scratch (prefix sharing off).
-    private func spawn(
-        parent: Int, prefilling tokens: [Int], count: Int, tracker: ToolFailureTracker, _ context: DecodeContext
-    ) throws {
-        for index in 0..<count {
-            let branch = try context.engine.createSequence(prompt: tokens)
-            candidates.append(candidate(parent: parent, index: index, sequence: branch, tracker: tracker))
-        }
-    }
-
-    private func candidate(parent: Int, index: Int, sequence: SequenceID, tracker: ToolFailureTracker) -> StepCandidate {
+    private func candidate(
+        parent: Int, index: Int, branch: Store.Branch, tracker: ToolFailureTracker
+    ) -> StepCandidate<Store.Branch> {
         var mixer = SplitMix64(
             seed: plan.baseSeed ^ (UInt64(parent) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(index + 1) &* 0xC2B2_AE3D_27D4_EB4F))
         return StepCandidate(
-            parent: parent, index: index, sequence: sequence, random: SeededRandom(seed: mixer.next()), tracker: tracker)
+            parent: parent, index: index, branch: branch, random: SeededRandom(seed: mixer.next()), tracker: tracker)
     }
 
     private static func check(_ name: String, _ passed: Bool, _ detail: String) -> WireFormatCheck {
