@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Logging
 import Testing
+import TestSupport
 
 @testable import Worker
 
@@ -115,7 +116,7 @@ final class LlamaServer: Sendable {
     /// `<package root>/.venv-bench/bin/python`; nil when it cannot import the server.
     static let python: String? = {
         let candidate = ProcessInfo.processInfo.environment["ARBOR_LLAMA_PYTHON"]
-            ?? EngineFixtures.packageRoot.appendingPathComponent(".venv-bench/bin/python").path
+            ?? Fixtures.packageRoot.appendingPathComponent(".venv-bench/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: candidate) else { return nil }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: candidate)
