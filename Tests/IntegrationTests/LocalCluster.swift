@@ -14,18 +14,19 @@ final class LocalCluster: @unchecked Sendable {
     let controlEndpoint: String
     private(set) var workers: [ChildProcess] = []
 
-    /// Writes a scripted job over the example task sets and starts its coordinator;
-    /// `coordinatorArguments` are appended to its command line (CURVE key files).
+    /// Writes a job over the example task sets (scripted unless `model` says otherwise) and
+    /// starts its coordinator; `coordinatorArguments` are appended to its command line (CURVE
+    /// key files).
     init(
-        batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, extraYAML: String = "",
-        coordinatorArguments: [String] = []
+        batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, model: String = "{backend: scripted}",
+        extraYAML: String = "", coordinatorArguments: [String] = []
     ) throws {
         directory = Fixtures.temporaryDirectory("arbor-cluster")
         runDirectory = directory.appendingPathComponent("run")
         let examples = Fixtures.packageRoot.appendingPathComponent("examples").path
         let job = """
             name: integration
-            model: {backend: scripted}
+            model: \(model)
             task_sets:
               - {type: math, path: \(examples)/tasks/math.jsonl, verifier: numeric, tools: [calculator]}
               - {type: search_qa, path: \(examples)/tasks/search_qa.jsonl, verifier: contains, tools: [search]}
@@ -76,10 +77,13 @@ final class LocalCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Starts an `arbor worker` with the scripted backend; `extraArguments` are appended.
+    /// Starts an `arbor worker` (scripted backend unless `backend` says otherwise);
+    /// `extraArguments` are appended.
     @discardableResult
-    func startWorker(slots: Int = 2, id: String? = nil, extraArguments: [String] = []) throws -> ChildProcess {
-        var arguments = ["worker", "--connect", workerEndpoint, "--backend", "scripted", "--slots", "\(slots)"]
+    func startWorker(
+        slots: Int = 2, id: String? = nil, backend: String = "scripted", extraArguments: [String] = []
+    ) throws -> ChildProcess {
+        var arguments = ["worker", "--connect", workerEndpoint, "--backend", backend, "--slots", "\(slots)"]
         if let id { arguments += ["--worker-id", id] }
         arguments += extraArguments
         let worker = try ChildProcess(Fixtures.arborBinary, arguments)

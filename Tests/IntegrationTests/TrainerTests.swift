@@ -120,4 +120,47 @@ struct TrainerTests {
         #expect(lastStatus["batches_acked"] as? Int == 6)
         #expect(cluster.coordinator.waitForExit(timeout: 60) == 0, "\(cluster.coordinatorLog)")
     }
+
+    /// A builtin worker loads the weights a trainer publishes (a copy of the model under another
+    /// name stands in for a new checkpoint), reports the version, and samples the next batch with
+    /// them; rows of the old version are dropped from the stream.
+    @Test func builtinWorkerReloadsPublishedWeights() async throws {
+        let modelPath = try #require(Fixtures.modelPath, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        let cluster = try LocalCluster(
+            batches: 3, tasksPerBatch: 2, model: "{backend: builtin, path: \(modelPath)}",
+            extraYAML: "sampling: {max_step_tokens: 8}\ntrainer: {required: true}\nmax_staleness: 0")
+        let checkpoint = cluster.directory.appendingPathComponent("policy-v1.gguf").path
+        try FileManager.default.copyItem(atPath: modelPath, toPath: checkpoint)
+        let worker = try cluster.startWorker(slots: 2, id: "engine", backend: "builtin")
+        let context = ZMQContext()
+        let client = try DealerClient(context: context, endpoint: cluster.controlEndpoint)
+        defer { client.close() }
+        let trainer = Trainer(client: client)
+
+        // Batches 1 and 2 are sampled with the job's model; then the trainer publishes version 1.
+        var status = try await trainer.status()
+        for _ in 0..<1200 where status.job["batches_completed"] as? Int != 2 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await trainer.status()
+        }
+        #expect(status.job["batches_completed"] as? Int == 2, "\(cluster.coordinatorLog)")
+        let published = try await trainer.publish(version: 1, path: checkpoint)
+        #expect(published.workersNotified == 1)
+        #expect(worker.waitForLine(containing: "loading policy version 1 from \(checkpoint)", timeout: 60) != nil, "\(worker.text)")
+        #expect(cluster.coordinator.waitForLine(containing: "worker engine serves policy version 1", timeout: 60) != nil)
+
+        var rows: [UInt64: [Int]] = [:]
+        var stale = 0
+        while true {
+            let batch = try await trainer.pull()
+            if batch.endOfJob { break }
+            rows[batch.batchIndex] = versions(batch)
+            stale += Int(batch.staleRowsDropped)
+            try await trainer.ack(batch.batchIndex)
+        }
+        #expect(rows[1] == [] && rows[2] == [], "rows of version 0 are beyond max_staleness 0")
+        #expect(stale == 2 * 2 * 4, "two batches of 2 tasks × 4 trajectories were dropped")
+        #expect(rows[3]?.isEmpty == false && rows[3]?.allSatisfy { $0 == 1 } == true, "batch 3: \(rows[3] ?? [])")
+        #expect(cluster.coordinator.waitForExit(timeout: 60) == 0, "\(cluster.coordinatorLog)")
+    }
 }

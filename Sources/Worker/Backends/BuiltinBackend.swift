@@ -42,6 +42,9 @@ public final class BuiltinBackend: PolicyBackend {
         var tools = ToolSettings()
         var systemPrompt: String?
         var preferredModel: String?
+        /// Weights a trainer published (`loadPolicy`); they win over the job's model path, also
+        /// after a re-registration hands the job over again.
+        var policyWeights: String?
         var toolbox: RolloutToolbox?
     }
 
@@ -94,6 +97,7 @@ public final class BuiltinBackend: PolicyBackend {
             defer { state = fresh }
             return state.loop
         }
+        job.withLock { $0.policyWeights = weightsPath }
         old.shutdown()
     }
 
@@ -127,7 +131,7 @@ public final class BuiltinBackend: PolicyBackend {
 
     /// The loaded model, after switching to the job's model when it names another existing file.
     private func currentModel() throws -> Loaded {
-        let preferred = job.withLock { $0.preferredModel }
+        let preferred = job.withLock { $0.policyWeights ?? $0.preferredModel }
         return try loaded.withLock { state in
             if let preferred, Self.canonical(preferred) != Self.canonical(state.path),
                 FileManager.default.fileExists(atPath: preferred)

@@ -179,6 +179,10 @@ public struct WorkerSession {
                 return [sent(Wire.error(.refused, reason, requestID: request.requestID), now: now)]
             }
             if inFlight[request.requestID] != nil || unacknowledged[request.requestID] != nil { return [] }
+            // The tree is stamped with the weights this worker actually serves, whatever the
+            // coordinator believed when it dispatched.
+            var request = request
+            request.policyVersion = policyVersion
             inFlight[request.requestID] = request
             return [.start(request)]
         case .resultAck(let ack):

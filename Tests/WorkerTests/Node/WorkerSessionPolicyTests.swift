@@ -38,6 +38,9 @@ extension WorkerSessionTests {
         #expect(report.version == 1 && report.error.isEmpty && report.workerID == "w1")
         #expect(session.policyVersion == 1)
         #expect(session.acceptsWork)
+        // Requests are stamped with the version the worker serves.
+        let started = session.handle(.received(request("r2")), now: 0.45)
+        #expect(started.contains { if case .start(let request) = $0 { request.policyVersion == 1 } else { false } })
         // The same update again (re-sent after a reconnect) does not reload.
         #expect(session.handle(.received(update(version: 1, path: "/w/v1.gguf")), now: 0.5).isEmpty)
     }
