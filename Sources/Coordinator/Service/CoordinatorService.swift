@@ -319,6 +319,7 @@ public final class CoordinatorService: Sendable {
                     case .batchFailed(let index, let message):
                         status.batchesFailed += 1
                         logger.error("batch \(index) could not be written: \(message)")
+                        carryOut(&durable, trainer.batchFailed(index, now: Clock.now()), control: control)
                     case .shutdown(let reason):
                         logger.info("shutting down: \(reason)")
                         stopping = stopping ?? (Clock.now(), reason)

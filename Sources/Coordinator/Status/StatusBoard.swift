@@ -99,7 +99,7 @@ struct StatusBoard {
             attached: trainer.isAttached, required: config.trainer.required, policyVersion: core.policyVersion,
             policyWeightsPath: core.policyWeightsPath, maxStaleness: config.maxStaleness,
             pullsWaiting: trainer.pullsWaiting, batchesServed: counters.served, batchesAcked: trainer.acked.count,
-            batchesLeased: trainer.leased, batchesUnpulled: max(0, core.batchesCompleted - trainer.acked.count - trainer.leased),
+            batchesLeased: trainer.leased, batchesUnpulled: max(0, core.batchesCompleted - trainer.settled),
             backpressure: core.isHeldForTrainer,
             leasesExpired: counters.leasesExpired, staleRowsDropped: counters.staleRowsDropped)
     }

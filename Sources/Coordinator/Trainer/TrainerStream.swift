@@ -62,8 +62,10 @@ public struct TrainerStream {
     public private(set) var policyVersion: UInt64
     /// Batches 1…written are on disk and may be served.
     public private(set) var written = 0
-    /// Acknowledged batches (by a trainer or skipped).
+    /// Batches a trainer acknowledged.
     public private(set) var acked: Set<Int>
+    /// Batches that could not be written; there is nothing to serve for them.
+    public private(set) var unwritable: Set<Int> = []
     /// Whether backpressure and the end-of-job wait apply: the job says so, or a trainer pulled.
     public private(set) var isAttached: Bool
     /// True once no batch will be written any more (job complete).
@@ -90,15 +92,24 @@ public struct TrainerStream {
     public var leased: Int { leases.count }
     /// Trainer connections waiting for a batch.
     public var pullsWaiting: Int { waiting.count }
-    /// Batches a trainer holds or has acknowledged, while a trainer is attached; nil before.
-    public var taken: Int? { isAttached ? acked.count + leases.count : nil }
-    /// Whether every one of `total` batches is acknowledged.
-    public func isDrained(total: Int) -> Bool { acked.count >= total }
+    /// Batches out of the trainer's way: held, acknowledged, or never to be served (unwritable).
+    public var settled: Int { acked.count + leases.count + unwritable.count }
+    /// `settled` while a trainer is attached (backpressure applies); nil before.
+    public var taken: Int? { isAttached ? settled : nil }
+    /// Whether every one of `total` batches is acknowledged (or could not be written).
+    public func isDrained(total: Int) -> Bool { acked.count + unwritable.count >= total }
 
     // MARK: Events
 
     /// Batches up to `index` are written (they are written in order).
     public mutating func batchWritten(_ index: Int, now: Double) -> [Action] {
+        written = max(written, index)
+        return serveWaiting(now: now)
+    }
+
+    /// Batch `index` could not be written: it is left out of the stream.
+    public mutating func batchFailed(_ index: Int, now: Double) -> [Action] {
+        unwritable.insert(index)
         written = max(written, index)
         return serveWaiting(now: now)
     }
@@ -161,7 +172,7 @@ public struct TrainerStream {
         var actions: [Action] = []
         while let pull = waiting.first {
             guard let index = nextBatch() else {
-                if jobEnded && leases.isEmpty && acked.count >= written {
+                if jobEnded && leases.isEmpty && isDrained(total: written) {
                     waiting.removeFirst()
                     endsSent += 1
                     var end = Arbor_V1_TrainingBatch()
@@ -180,7 +191,7 @@ public struct TrainerStream {
     /// The oldest written batch that is neither acknowledged nor leased.
     private func nextBatch() -> Int? {
         guard written > 0 else { return nil }
-        return (1...written).first { !acked.contains($0) && leases[$0] == nil }
+        return (1...written).first { !acked.contains($0) && !unwritable.contains($0) && leases[$0] == nil }
     }
 
     /// Serves batch `index` to the first waiting pull, without the rows that are too old. A

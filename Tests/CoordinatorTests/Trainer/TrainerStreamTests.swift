@@ -163,4 +163,15 @@ struct TrainerStreamTests {
         #expect(TrainingRow.policyVersion(inJSONLine: Substring(line)) == 42)
         #expect(TrainingRow.policyVersion(inJSONLine: #"{"task_id":"x"}"#) == nil)
     }
+
+    @Test func aBatchThatCouldNotBeWrittenIsLeftOutAndDoesNotHoldTheEnd() {
+        var stream = makeStream([2: [Self.row(task: "t", version: 0)]])
+        _ = stream.batchFailed(1, now: 0)
+        _ = stream.batchWritten(2, now: 0)
+        #expect(served(stream.pull(pull(), from: trainerA, now: 0)).first?.batch.batchIndex == 2)
+        _ = stream.ack(ack(2), from: trainerA, now: 1)
+        _ = stream.endOfJob(now: 1)
+        #expect(stream.isDrained(total: 2))
+        #expect(served(stream.pull(pull(), from: trainerA, now: 2)).first?.batch.endOfJob == true)
+    }
 }
