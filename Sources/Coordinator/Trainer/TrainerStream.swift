@@ -51,11 +51,6 @@ public struct TrainerStream {
     /// Reads the training rows (JSON lines) of a written batch.
     public typealias RowReader = (Int) throws -> [Substring]
 
-    private struct Lease {
-        var holder: Frame
-        var since: Double
-    }
-
     public let settings: Settings
     public private(set) var counters = Counters()
     /// The policy version rows are judged against.
@@ -72,7 +67,8 @@ public struct TrainerStream {
     public private(set) var jobEnded = false
     /// Pulls answered with `end_of_job`.
     public private(set) var endsSent = 0
-    private var leases: [Int: Lease] = [:]
+    /// Served, unacknowledged batches and when each was served.
+    private var leases: [Int: Double] = [:]
     /// Pulls waiting for a batch, oldest first, with the oldest policy version each accepts.
     private var waiting: [(identity: Frame, minPolicyVersion: UInt64)] = []
     /// Stale rows dropped by the latest serving of each batch (a re-served batch counts once).
@@ -153,7 +149,7 @@ public struct TrainerStream {
 
     /// Time passed: leases past their timeout are offered again.
     public mutating func tick(now: Double) -> [Action] {
-        let expired = leases.filter { now - $0.value.since > settings.leaseTimeout }.keys.sorted()
+        let expired = leases.filter { now - $0.value > settings.leaseTimeout }.keys.sorted()
         guard !expired.isEmpty else { return [] }
         var actions: [Action] = []
         for index in expired {
@@ -220,7 +216,7 @@ public struct TrainerStream {
             counters.staleRowsDropped += dropped - before
             droppedByBatch[index] = dropped
         }
-        leases[index] = Lease(holder: pull.identity, since: now)
+        leases[index] = now
         counters.served += 1
         var batch = Arbor_V1_TrainingBatch()
         batch.batchIndex = UInt64(index)
