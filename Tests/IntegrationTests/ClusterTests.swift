@@ -31,7 +31,7 @@ struct ClusterTests {
         #expect(cluster.coordinator.text.contains("duplicates dropped 0"))
         // Every worker got work and left cleanly once the job was done.
         for worker in cluster.workers {
-            #expect(worker.waitForExit(timeout: 10) == 0)
+            #expect(worker.waitForExit(timeout: 10) == 0, "\(worker.text)\n--- coordinator:\n\(cluster.coordinator.text)")
         }
         let served = cluster.coordinator.lines.filter { $0.contains("registered from") }.count
         #expect(served == 3)

@@ -111,6 +111,9 @@ public struct CoordinatorCore {
     private var ignoredPeers: Set<Frame> = []
     private let nextBatch: () -> [RolloutRequest]
     private var jobCompleteSent = false
+    /// Why every worker was asked to drain (job complete, shutdown); a worker that registers
+    /// afterwards is asked at once, or it would wait for work that never comes.
+    private var drainReason: String?
     /// Monotonic times of the first dispatch and the latest accepted result.
     public private(set) var firstDispatchAt: Double?
     public private(set) var lastResultAt: Double?
@@ -316,6 +319,7 @@ public struct CoordinatorCore {
             .log(.info, "worker \(worker.id) registered from \(message.host) with \(worker.slots) slot(s), backend \(message.backend)"),
         ]
         actions += release(lost, from: worker.id, reason: "worker \(worker.id) re-registered without them")
+        if let drainReason { actions.append(drain(worker, reason: drainReason)) }
         return actions + dispatch(now: now)
     }
 
@@ -550,13 +554,17 @@ public struct CoordinatorCore {
         return actions
     }
 
-    /// Asks every worker to drain (job complete or coordinator shutting down).
-    public func drainAll(reason: String) -> [Action] {
-        registry.workers.values.sorted { $0.id < $1.id }.map { worker in
-            var drain = Arbor_V1_Drain()
-            drain.workerID = worker.id
-            drain.reason = reason
-            return .send(to: worker.identity, .drain(drain))
-        }
+    /// Asks every worker to drain (job complete or coordinator shutting down), and every worker
+    /// that registers from now on.
+    public mutating func drainAll(reason: String) -> [Action] {
+        drainReason = reason
+        return registry.workers.values.sorted { $0.id < $1.id }.map { drain($0, reason: reason) }
+    }
+
+    private func drain(_ worker: WorkerRecord, reason: String) -> Action {
+        var drain = Arbor_V1_Drain()
+        drain.workerID = worker.id
+        drain.reason = reason
+        return .send(to: worker.identity, .drain(drain))
     }
 }

@@ -70,6 +70,21 @@ struct CoordinatorCoreTests {
         #expect(core.queueDepthByType.values.reduce(0, +) == 3)
     }
 
+    @Test func aWorkerRegisteringAfterTheDrainIsAskedToDrainAtOnce() {
+        var core = makeCore(batches: 1, perBatch: 2, inFlight: 1)
+        _ = core.start(now: 0)
+        for id in dispatched(register(&core, "a", slots: 2)) { _ = core.received(result(id), from: Array("a".utf8), now: 1) }
+        #expect(core.isJobComplete)
+        _ = core.drainAll(reason: "job complete")
+        // A worker that was slow to start registers only now: no work will come, so it drains.
+        let late = register(&core, "late", slots: 2, now: 2)
+        let drains = late.compactMap { action -> String? in
+            guard case .send(let identity, .drain(let drain)) = action, identity == Array("late".utf8) else { return nil }
+            return drain.reason
+        }
+        #expect(drains == ["job complete"])
+    }
+
     @Test func lostWorkerRequestsAreRequeuedAndJobCompletesWithoutDuplicates() {
         var core = makeCore(batches: 1, perBatch: 4, inFlight: 1)
         _ = core.start(now: 0)
