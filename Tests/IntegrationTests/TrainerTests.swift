@@ -52,6 +52,18 @@ struct TrainerTests {
             let document = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
             return (document["trainer"] as? [String: Any] ?? [:], document["job"] as? [String: Any] ?? [:])
         }
+
+        /// Polls the status until `count` batches are complete or `timeout` seconds pass; returns
+        /// the last status read.
+        func status(batchesCompleted count: Int, timeout: Double) async throws -> (trainer: [String: Any], job: [String: Any]) {
+            let deadline = Date().addingTimeInterval(timeout)
+            var current = try await status()
+            while current.job["batches_completed"] as? Int != count, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                current = try await status()
+            }
+            return current
+        }
     }
 
     /// The policy versions of a served batch's rows.
@@ -72,13 +84,9 @@ struct TrainerTests {
         let trainer = Trainer(client: client)
 
         // Nobody pulls: two batches complete (max_batches_in_flight) and then nothing opens.
-        var waiting = try await trainer.status()
-        for _ in 0..<300 where waiting.job["batches_completed"] as? Int != 2 {
-            try await Task.sleep(for: .milliseconds(100))
-            waiting = try await trainer.status()
-        }
+        _ = try await trainer.status(batchesCompleted: 2, timeout: 30)
         try await Task.sleep(for: .seconds(1))
-        waiting = try await trainer.status()
+        let waiting = try await trainer.status()
         #expect(waiting.job["batches_completed"] as? Int == 2)
         #expect(waiting.job["batches_open"] as? Int == 0, "a batch opened with two unpulled")
         #expect(waiting.trainer["batches_unpulled"] as? Int == 2)
@@ -138,11 +146,7 @@ struct TrainerTests {
         let trainer = Trainer(client: client)
 
         // Batches 1 and 2 are sampled with the job's model; then the trainer publishes version 1.
-        var status = try await trainer.status()
-        for _ in 0..<1200 where status.job["batches_completed"] as? Int != 2 {
-            try await Task.sleep(for: .milliseconds(100))
-            status = try await trainer.status()
-        }
+        let status = try await trainer.status(batchesCompleted: 2, timeout: 120)
         #expect(status.job["batches_completed"] as? Int == 2, "\(cluster.coordinatorLog)")
         let published = try await trainer.publish(version: 1, path: checkpoint)
         #expect(published.workersNotified == 1)

@@ -330,6 +330,8 @@ public final class CoordinatorService: Sendable {
                 }
             }
             carryOut(&durable, trainer.tick(now: Clock.now()), control: control)
+            // Whatever this pass changed for the trainer (pulls, acks, written batches, expired
+            // leases) may make room for new batches.
             pending += core.trainerProgress(taken: trainer.taken, now: Clock.now())
             pending += core.tick(now: Clock.now())
             status.curveRefusals = authenticator?.refusals
@@ -346,7 +348,7 @@ public final class CoordinatorService: Sendable {
 
     /// Answers one control-socket message (transport thread): status queries at once, trainer
     /// pulls when a batch is ready, acks, and policies published (whose worker messages are
-    /// returned as core actions).
+    /// returned as core actions). The loop passes the trainer's progress to the core afterwards.
     private func answerControl(
         _ frames: [Frame], core: inout CoordinatorCore, trainer: inout TrainerStream, status: inout StatusBoard,
         durable: inout DurableReplies, control: BufferedSocket
@@ -394,7 +396,7 @@ public final class CoordinatorService: Sendable {
         default:
             reply(Wire.error(.unexpectedMessage, "\(envelope.body?.name ?? "empty") is not a control message"))
         }
-        return core.trainerProgress(taken: trainer.taken, now: now)
+        return []
     }
 
     private func log(_ level: CoordinatorCore.LogLevel, _ message: String) {

@@ -42,7 +42,6 @@ public struct TrainerStream {
 
     /// Running totals, for status and metrics.
     public struct Counters: Sendable, Equatable {
-        public var pulls = 0
         public var served = 0
         public var leasesExpired = 0
         public var staleRowsDropped = 0
@@ -123,7 +122,6 @@ public struct TrainerStream {
 
     /// A trainer asks for the next batch.
     public mutating func pull(_ pull: Arbor_V1_BatchPull, from identity: Frame, now: Double) -> [Action] {
-        counters.pulls += 1
         var actions: [Action] = []
         if !isAttached {
             isAttached = true

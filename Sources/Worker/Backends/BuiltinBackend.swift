@@ -37,20 +37,18 @@ public final class BuiltinBackend: PolicyBackend {
         var loop: RolloutLoop<EngineDecoder>
     }
 
-    /// What the job as run says (after `configure`), and the tools built from it.
-    private struct JobState: Sendable {
-        var tools = ToolSettings()
-        var systemPrompt: String?
+    /// Which weights to serve: the job's model path (after `configure`), unless a trainer
+    /// published weights (`loadPolicy`), which win, also after a re-registration hands the job
+    /// over again.
+    private struct WeightsChoice: Sendable {
         var preferredModel: String?
-        /// Weights a trainer published (`loadPolicy`); they win over the job's model path, also
-        /// after a re-registration hands the job over again.
         var policyWeights: String?
-        var toolbox: RolloutToolbox?
     }
 
     private let options: Options
     private let loaded: Mutex<Loaded>
-    private let job = Mutex(JobState())
+    private let tools = JobTools()
+    private let weights = Mutex(WeightsChoice())
 
     /// Loads the GGUF model at `modelPath` and starts the engine thread.
     ///
@@ -76,18 +74,8 @@ public final class BuiltinBackend: PolicyBackend {
     /// different model is loaded at the next request. Throws `WorkerError(.configuration)` for a
     /// job that does not parse.
     public func configure(jobYAML: String) throws {
-        let config: JobConfig
-        do {
-            config = try JobConfig(yaml: jobYAML, file: "job as run", requirement: .signalOnly)
-        } catch {
-            throw WorkerError(.configuration, "the coordinator's job does not parse", cause: error)
-        }
-        job.withLock { state in
-            if state.tools != config.tools { state.toolbox = nil }
-            state.tools = config.tools
-            state.systemPrompt = config.systemPrompt
-            state.preferredModel = config.model.path
-        }
+        let config = try tools.configure(jobYAML: jobYAML)
+        weights.withLock { $0.preferredModel = config.model.path }
     }
 
     /// Loads new weights (a GGUF file) for the next requests; in-flight trees finish on the old ones.
@@ -97,7 +85,7 @@ public final class BuiltinBackend: PolicyBackend {
             defer { state = fresh }
             return state.loop
         }
-        job.withLock { $0.policyWeights = weightsPath }
+        weights.withLock { $0.policyWeights = weightsPath }
         old.shutdown()
     }
 
@@ -107,31 +95,23 @@ public final class BuiltinBackend: PolicyBackend {
     public func rollout(_ request: RolloutRequest, cancellation: CancellationFlag) throws -> RolloutResult {
         try cancellation.check()
         let model = try currentModel()
-        let (toolbox, systemPrompt) = toolsAndPrompt()
-        let plan = TreePlan(
-            request: request, text: ModelText(tokenizer: model.tokenizer, template: model.template), toolbox: toolbox,
-            systemPrompt: systemPrompt, prefixSharing: options.prefixSharing,
-            suspendAfterFailures: job.withLock { $0.tools.suspendAfterFailures })
-        let key = model.loop.submit(plan)
-        return try plan.reply.wait {
-            if cancellation.isCancelled {
-                model.loop.cancel(key)
-                throw WorkerError(.cancelled, "request \(request.requestID) cancelled")
-            }
-        }
+        let plan = tools.plan(
+            for: request, text: ModelText(tokenizer: model.tokenizer, template: model.template),
+            prefixSharing: options.prefixSharing)
+        return try model.loop.grow(plan, cancellation: cancellation)
     }
 
     /// How busy the engine thread has been since the model was loaded. Thread-safe.
     public var utilization: EngineUtilization { loaded.withLock { $0.loop.utilization } }
 
     /// Tools this worker could not set up for the job (empty before the first request). Thread-safe.
-    public var unavailableTools: [String] { job.withLock { $0.toolbox?.unavailable ?? [] } }
+    public var unavailableTools: [String] { tools.unavailable }
 
     // MARK: - Internals
 
     /// The loaded model, after switching to the job's model when it names another existing file.
     private func currentModel() throws -> Loaded {
-        let preferred = job.withLock { $0.policyWeights ?? $0.preferredModel }
+        let preferred = weights.withLock { $0.policyWeights ?? $0.preferredModel }
         return try loaded.withLock { state in
             if let preferred, Self.canonical(preferred) != Self.canonical(state.path),
                 FileManager.default.fileExists(atPath: preferred)
@@ -141,15 +121,6 @@ public final class BuiltinBackend: PolicyBackend {
                 state = fresh
             }
             return state
-        }
-    }
-
-    /// The job's toolbox (built on first use) and system prompt.
-    private func toolsAndPrompt() -> (RolloutToolbox, String?) {
-        job.withLock { state in
-            let toolbox = state.toolbox ?? RolloutToolbox(settings: state.tools)
-            state.toolbox = toolbox
-            return (toolbox, state.systemPrompt)
         }
     }
 

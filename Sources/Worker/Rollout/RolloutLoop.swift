@@ -40,6 +40,18 @@ final class RolloutLoop<Generator: StepGenerator>: Sendable {
     /// Drops tree `key`: its branches are freed and its reply gets `.cancelled`. Thread-safe.
     func cancel(_ key: Int) { post(key, .cancel) }
 
+    /// Grows `plan`'s tree and blocks the calling (backend) thread until it is done; drops the
+    /// tree once `cancellation` fires. Throws `WorkerError.cancelled`, or the tree's error.
+    func grow(_ plan: TreePlan, cancellation: CancellationFlag) throws -> RolloutResult {
+        let key = submit(plan)
+        return try plan.reply.wait {
+            if cancellation.isCancelled {
+                cancel(key)
+                throw WorkerError(.cancelled, "request \(plan.request.requestID) cancelled")
+            }
+        }
+    }
+
     /// Lets the thread exit once no tree is in flight. Thread-safe.
     func shutdown() {
         stopping.store(true, ordering: .relaxed)

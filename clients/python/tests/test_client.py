@@ -31,6 +31,23 @@ def start(fakes, answer, endpoint="tcp://127.0.0.1:0"):
     return fake
 
 
+def restart_after_first_request(fakes, first, answer):
+    """A thread that waits for `first` to receive a request, closes it (the coordinator dies
+    without replying) and starts a new fake on the same endpoint answering with `answer`."""
+
+    def restart():
+        deadline = time.monotonic() + 5
+        while not first.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.close()
+        time.sleep(0.3)
+        start(fakes, answer, endpoint=first.endpoint)
+
+    restarter = threading.Thread(target=restart)
+    restarter.start()
+    return restarter
+
+
 def test_an_error_reply_raises_with_its_code_and_message(fakes):
     fake = start(fakes, lambda request, n: [error(pb.Error.REFUSED, "policy version 1 is not newer than 2")])
     with Client(fake.endpoint, timeout=5) as client:
@@ -78,17 +95,7 @@ def test_an_unanswered_pull_is_resent_on_the_interval(fakes):
 def test_a_waiting_pull_survives_a_coordinator_restart(fakes):
     first = start(fakes, lambda request, n: [])  # takes the pull and dies without answering
     port_endpoint = first.endpoint
-
-    def restart():
-        deadline = time.monotonic() + 5
-        while not first.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        first.close()
-        time.sleep(0.3)
-        start(fakes, lambda request, n: [batch(8, ROW, version=2)], endpoint=port_endpoint)
-
-    restarter = threading.Thread(target=restart)
-    restarter.start()
+    restarter = restart_after_first_request(fakes, first, lambda request, n: [batch(8, ROW, version=2)])
     # resend_interval is far away: only the reconnect can make the client send the pull again.
     with Client(port_endpoint, timeout=15, resend_interval=60) as client:
         got = client.pull()
@@ -160,16 +167,7 @@ def test_a_publish_whose_reply_was_lost_in_a_restart_is_confirmed_from_the_statu
             return [error(pb.Error.BAD_REQUEST, "policy version 3 is not newer than the current 3")]
         return [envelope(status_reply=pb.StatusReply(status_json=json.dumps({"trainer": {"policy_version": 3}})))]
 
-    def restart():
-        deadline = time.monotonic() + 5
-        while not first.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        first.close()
-        time.sleep(0.3)
-        start(fakes, restarted, endpoint=first.endpoint)
-
-    restarter = threading.Thread(target=restart)
-    restarter.start()
+    restarter = restart_after_first_request(fakes, first, restarted)
     with Client(first.endpoint, timeout=15, resend_interval=60) as client:
         published = client.publish_policy(3, "/weights/policy-3.gguf")
     restarter.join()

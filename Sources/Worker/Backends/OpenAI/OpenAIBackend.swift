@@ -23,20 +23,15 @@ public final class OpenAIBackend: PolicyBackend {
         var server: CompletionServer
     }
 
-    /// What the job as run says (after `configure`), and the tools built from it.
-    private struct JobState: Sendable {
-        var tools = ToolSettings()
-        var systemPrompt: String?
-        var model = ModelSettings()
-        var toolbox: RolloutToolbox?
-    }
 
     /// Settings from the command line; nil fields fall back to the job's `model:` section.
     private let cliSettings: OpenAIServerSettings?
     private let cliModelPath: String?
     private let logger: Logger
     private let running = Mutex<Running?>(nil)
-    private let job = Mutex(JobState())
+    private let tools = JobTools()
+    /// The job's `model:` section (after `configure`).
+    private let jobModel = Mutex(ModelSettings())
     private let policyLoads = Atomic<Int>(0)
 
     /// A backend for the server in `settings` (nil: the job's `model.endpoint`) with the
@@ -58,18 +53,8 @@ public final class OpenAIBackend: PolicyBackend {
     /// variable, context length, path). Throws `WorkerError(.configuration)` for a job that does
     /// not parse.
     public func configure(jobYAML: String) throws {
-        let config: JobConfig
-        do {
-            config = try JobConfig(yaml: jobYAML, file: "job as run", requirement: .signalOnly)
-        } catch {
-            throw WorkerError(.configuration, "the coordinator's job does not parse", cause: error)
-        }
-        job.withLock { state in
-            if state.tools != config.tools { state.toolbox = nil }
-            state.tools = config.tools
-            state.systemPrompt = config.systemPrompt
-            state.model = config.model
-        }
+        let config = try tools.configure(jobYAML: jobYAML)
+        jobModel.withLock { $0 = config.model }
     }
 
     /// Records the new policy. The server owns the weights: with a reload URL the worker POSTs
@@ -113,31 +98,18 @@ public final class OpenAIBackend: PolicyBackend {
     public func rollout(_ request: RolloutRequest, cancellation: CancellationFlag) throws -> RolloutResult {
         try cancellation.check()
         let current = try currentServer()
-        let (toolbox, systemPrompt, suspendAfter) = job.withLock { state in
-            let toolbox = state.toolbox ?? RolloutToolbox(settings: state.tools)
-            state.toolbox = toolbox
-            return (toolbox, state.systemPrompt, state.tools.suspendAfterFailures)
-        }
-        let plan = TreePlan(
-            request: request, text: current.server.text, toolbox: toolbox, systemPrompt: systemPrompt,
-            prefixSharing: true, suspendAfterFailures: suspendAfter)
-        let key = current.loop.submit(plan)
-        return try plan.reply.wait {
-            if cancellation.isCancelled {
-                current.loop.cancel(key)
-                throw WorkerError(.cancelled, "request \(request.requestID) cancelled")
-            }
-        }
+        let plan = tools.plan(for: request, text: current.server.text, prefixSharing: true)
+        return try current.loop.grow(plan, cancellation: cancellation)
     }
 
     /// Tools this worker could not set up for the job (empty before the first request). Thread-safe.
-    public var unavailableTools: [String] { job.withLock { $0.toolbox?.unavailable ?? [] } }
+    public var unavailableTools: [String] { tools.unavailable }
 
     // MARK: - Internals
 
     /// The loop for the settings now in force (command line over job), started or restarted.
     private func currentServer() throws -> Running {
-        let model = job.withLock { $0.model }
+        let model = jobModel.withLock { $0 }
         var settings = cliSettings ?? OpenAIServerSettings(url: model.endpoint ?? "")
         if cliSettings == nil {
             settings.modelName = model.servedName
