@@ -16,7 +16,11 @@ struct HelpTests {
     func helpNamesTheCommandAndGivesAnExample(command: String) throws {
         let text = try help([command])
         #expect(text.contains("USAGE: arbor \(command)"))
-        #expect(text.contains("arbor \(command) --") || text.contains("Example"), "no example in:\n\(text)")
+        // An example is a command line under an "Example(s):" heading, not the USAGE line.
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let heading = try #require(lines.firstIndex { $0.hasPrefix("Example") }, "no Example heading in:\n\(text)")
+        let examples = lines[(heading + 1)...].prefix { !$0.isEmpty }
+        #expect(examples.contains { $0.hasPrefix("arbor \(command) ") }, "no `arbor \(command) …` line under the heading in:\n\(text)")
     }
 
     @Test func rootHelpListsTheSubcommands() throws {

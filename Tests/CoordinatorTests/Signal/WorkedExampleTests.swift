@@ -5,8 +5,8 @@ import TestSupport
 
 @testable import Coordinator
 
-/// DESIGN.md's worked example, through the entry point `arbor advantages` uses, against
-/// ../shared/fixtures/advantages/worked-example.expected.jsonl (tolerance 1e-6).
+/// The design's worked example, through the entry point `arbor advantages` uses, against
+/// Tests/Fixtures/advantages/worked-example.expected.jsonl (tolerance 1e-6).
 @Suite struct WorkedExampleTests {
     static func scoreFixture() throws -> (lines: [String], signal: BatchSignal) {
         let job = try JobConfig.load(

@@ -1,6 +1,7 @@
 import ArborProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// job.yaml loading: defaults, every key, errors that name file:line and key, the job as run.
 @Suite struct JobConfigTests {
@@ -93,12 +94,7 @@ import Testing
     }
 
     @Test func signalOnlyFileLoadsWithoutModelOrTaskSets() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/fixtures/advantages/worked-example.job.yaml")
-        let fixtures = ProcessInfo.processInfo.environment["ARBOR_FIXTURES"].map {
-            URL(fileURLWithPath: $0).appendingPathComponent("advantages/worked-example.job.yaml")
-        } ?? url
+        let fixtures = Fixtures.directory.appendingPathComponent("advantages/worked-example.job.yaml")
         let job = try JobConfig.load(path: fixtures.path, requirement: .signalOnly)
         #expect(job.tree.trajectories == 4 && job.tree.maxToolSteps == 4)
         #expect(job.advantage.aepo == AEPOBounds(low: 0.2, high: 0.45))

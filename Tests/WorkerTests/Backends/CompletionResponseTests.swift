@@ -6,7 +6,7 @@ import Testing
 /// Reading `/v1/completions` replies into steps: recorded llama-cpp-python 0.3.36 answers, the
 /// `token_id:N` form of vLLM/SGLang, and the errors that must fail a step rather than record
 /// wrong ids.
-@Suite(.enabled(if: EngineFixtures.modelPath != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+@Suite
 struct CompletionResponseTests {
     /// Recorded from llama-cpp-python 0.3.36 serving the default model (greedy, logprobs 2):
     /// the model ended its turn, so `finish_reason` is "stop" and `<|im_end|>` is not listed.
@@ -24,23 +24,24 @@ struct CompletionResponseTests {
          "usage": {"prompt_tokens": 11, "completion_tokens": 8, "total_tokens": 19}}
         """#
 
-    static let server: CompletionServer? = {
-        guard let path = EngineFixtures.modelPath, let file = try? GGUFFile(path: path),
-            let tokenizer = try? Tokenizer(gguf: file), let template = try? ChatTemplate(tokenizer: tokenizer)
-        else { return nil }
-        return try? CompletionServer(
+    private static let loadedServer = Result {
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: EngineFixtures.requireModelPath()))
+        return try CompletionServer(
             settings: OpenAIServerSettings(url: "http://127.0.0.1:9/v1"), apiKey: nil,
-            text: ModelText(tokenizer: tokenizer, template: template))
-    }()
+            text: ModelText(tokenizer: tokenizer, template: ChatTemplate(tokenizer: tokenizer)))
+    }
+
+    /// A server description over the default model's tokenizer; throws when the model is absent.
+    static func server() throws -> CompletionServer { try loadedServer.get() }
 
     func read(_ json: String, budget: Int = 40) throws -> CompletedStep {
-        let server = try #require(Self.server)
+        let server = try Self.server()
         let response = try CompletionResponse.decode(Data(json.utf8), server: "test")
         return try server.read(response, budget: budget, maxStepTokens: 40)
     }
 
     @Test func recordedPiecesMapToTheTokenizersIDs() throws {
-        let server = try #require(Self.server)
+        let server = try Self.server()
         let step = try read(Self.recorded)
         let tokenizer = server.text.tokenizer
         #expect(step.tokens == tokenizer.encode("I'm glad to make your acquaintance.").map(Int.init))
@@ -55,7 +56,7 @@ struct CompletionResponseTests {
     }
 
     @Test func tokenIDFormIsUsedAsIsAndItsEndTokenEndsTheTurn() throws {
-        let server = try #require(Self.server)
+        let server = try Self.server()
         let ids = server.text.tokenizer.encode("Hi there").map(Int.init) + [Int(server.text.template.turnEndID)]
         let json = """
             {"choices": [{"text": "Hi there", "finish_reason": "stop",
@@ -72,7 +73,7 @@ struct CompletionResponseTests {
 
     /// llama-cpp-python cuts `text` before a stop string but lists the tokens that made it.
     @Test func stopStringCutFromTextKeepsItsTokens() throws {
-        let server = try #require(Self.server)
+        let server = try Self.server()
         let tokenizer = server.text.tokenizer
         let full = #"<tool_call>{"name": "calculator", "arguments": {"expression": "6*7"}}</tool_call>"#
         let ids = tokenizer.encode(full).map(Int.init)
@@ -129,7 +130,7 @@ struct CompletionResponseTests {
     }
 
     @Test func textPromptsMustReEncodeToTheSameIDs() throws {
-        let server = try #require(Self.server)
+        let server = try Self.server()
         let tokenizer = server.text.tokenizer
         let canonical = tokenizer.encode("<|im_start|>user\nhello<|im_end|>", parseSpecial: true).map(Int.init)
         #expect(try server.promptText(canonical) == "<|im_start|>user\nhello<|im_end|>")

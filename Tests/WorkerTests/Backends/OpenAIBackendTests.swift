@@ -8,14 +8,10 @@ import TestSupport
 @testable import Worker
 
 /// The openai backend against a real server: llama-cpp-python's, serving the default GGUF on a
-/// free loopback port (started per test and always killed). Skipped, naming why, when the
-/// server's Python package cannot be imported (`scripts/install-test-deps` installs it into
+/// free loopback port (started per test and always killed). Fails, naming why, when the server's
+/// Python package cannot be imported (`scripts/install-test-deps` installs it into
 /// `.venv-bench/`; env ARBOR_LLAMA_PYTHON names another python).
-@Suite(
-    .serialized,
-    .enabled(if: EngineFixtures.modelPath != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"),
-    .enabled(if: LlamaServer.python != nil, "needs llama-cpp-python[server] (scripts/install-test-deps)"),
-    .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct OpenAIBackendTests {
     static let jobYAML = """
         model: {backend: openai}
@@ -28,7 +24,7 @@ struct OpenAIBackendTests {
     @Test func rolloutThroughTheServerGrowsAWellFormedTree() async throws {
         let server = try LlamaServer.start()
         defer { server.stop() }
-        let modelPath = try #require(EngineFixtures.modelPath)
+        let modelPath = try EngineFixtures.requireModelPath()
         let backend = try OpenAIBackend(
             settings: OpenAIServerSettings(url: server.url), modelPath: modelPath, logger: Logger(label: "test"))
         try backend.configure(jobYAML: Self.jobYAML)
@@ -72,7 +68,7 @@ struct OpenAIBackendTests {
         let server = try LlamaServer.start()
         defer { server.stop() }
         let model = try #require(SharedModel.model)
-        let modelPath = try #require(EngineFixtures.modelPath)
+        let modelPath = try EngineFixtures.requireModelPath()
         let tokenizer = try Tokenizer(gguf: try GGUFFile(path: modelPath))
         let template = try ChatTemplate(tokenizer: tokenizer)
         let remote = try CompletionServer(
@@ -135,8 +131,8 @@ final class LlamaServer: Sendable {
 
     /// Starts the server on the default model and waits (up to 60 s) until `/v1/models` answers.
     static func start() throws -> LlamaServer {
-        let python = try #require(python)
-        let model = try #require(EngineFixtures.modelPath)
+        let python = try #require(python, "needs llama-cpp-python[server] in .venv-bench (scripts/install-test-deps)")
+        let model = try EngineFixtures.requireModelPath()
         let port = try freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)

@@ -132,7 +132,7 @@ struct GGUFFileTests {
 
     @Test("reads the default SmolLM2 model")
     func readsSmolLM2() throws {
-        guard let path = EngineFixtures.modelPath else { return }
+        let path = try EngineFixtures.requireModelPath()
         let file = try GGUFFile(path: path)
         #expect(file.architecture == "llama")
         #expect(file.int("llama.embedding_length") == 576)

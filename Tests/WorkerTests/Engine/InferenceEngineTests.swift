@@ -4,16 +4,20 @@ import Testing
 
 @testable import Worker
 
-/// Checks of issue 3 against ../shared/fixtures/smollm2/smollm2-reference.json. They need the
-/// model file and are meant for release builds (`swift test -c release --filter InferenceEngine`).
+/// The engine against Tests/Fixtures/smollm2/smollm2-reference.json. They need the model file
+/// and are meant for release builds (`swift test -c release --filter InferenceEngine`).
 @Suite("InferenceEngine", .serialized)
 struct InferenceEngineTests {
-    static let references = (try? ReferenceLogits.load()) ?? []
+    /// The parameterised reference test runs one case per entry; this one fails when there are none.
+    @Test("the fixture holds the four reference forward passes")
+    func fixtureHoldsAllPasses() throws {
+        #expect(try ReferenceLogits.load().map(\.name).sorted() == ["chat", "code", "plain", "tool"])
+    }
 
     @Test("logits match the float32 reference: argmax everywhere, top-20 and log-sum-exp at the end",
-        arguments: references)
+        arguments: try ReferenceLogits.load())
     func matchesReference(entry: ReferenceLogits) throws {
-        guard let model = SharedModel.model else { return }
+        let model = try SharedModel.require()
         let engine = InferenceEngine(model: model)
         let logits = try engine.logitsAtEveryPosition(entry.ids)
         #expect(logits.count == entry.ids.count)
@@ -32,7 +36,8 @@ struct InferenceEngineTests {
 
     @Test("forked branches decode exactly as the same tokens run from scratch")
     func forkEqualsUnforked() throws {
-        guard let model = SharedModel.model, let entry = Self.references.first(where: { $0.name == "tool" }) else { return }
+        let model = try SharedModel.require()
+        let entry = try ReferenceLogits.named("tool")
         var options = EngineOptions()
         options.blockSize = 16
         let engine = InferenceEngine(model: model, options: options)
@@ -69,7 +74,8 @@ struct InferenceEngineTests {
 
     @Test("greedy decoding is deterministic and matches the reference argmax continuation")
     func greedyStep() throws {
-        guard let model = SharedModel.model, let entry = Self.references.first(where: { $0.name == "plain" }) else { return }
+        let model = try SharedModel.require()
+        let entry = try ReferenceLogits.named("plain")
         let engine = InferenceEngine(model: model)
         let sequence = try engine.createSequence(prompt: entry.ids)
         var generator = SeededRandom(seed: 1)
@@ -79,7 +85,7 @@ struct InferenceEngineTests {
 
     @Test("bad input is an error, not a crash")
     func badInput() throws {
-        guard let model = SharedModel.model else { return }
+        let model = try SharedModel.require()
         let engine = InferenceEngine(model: model)
         #expect(throws: WorkerError.self) { try engine.createSequence(prompt: []) }
         #expect(throws: WorkerError.self) { try engine.createSequence(prompt: [49152]) }
@@ -93,7 +99,7 @@ struct InferenceEngineTests {
 
     @Test("a worker with the model loaded stays under 1 GiB resident")
     func residentMemory() throws {
-        guard let model = SharedModel.model else { return }
+        let model = try SharedModel.require()
         let engine = InferenceEngine(model: model)
         let root = try engine.createSequence(prompt: Array(repeating: 504, count: 300))
         let branches = try (0..<32).map { _ in try engine.fork(root) }
@@ -110,9 +116,8 @@ struct InferenceEngineTests {
 struct InferenceEngineGenerationTests {
     @Test("generate runs branches together until each stops, then tool tokens append")
     func generateAndAppend() throws {
-        guard let model = SharedModel.model,
-            let entry = InferenceEngineTests.references.first(where: { $0.name == "chat" })
-        else { return }
+        let model = try SharedModel.require()
+        let entry = try ReferenceLogits.named("chat")
         let engine = InferenceEngine(model: model)
         let root = try engine.createSequence(prompt: entry.ids)
         let branches = try (0..<4).map { _ in try engine.fork(root) }

@@ -17,7 +17,7 @@ struct StopCriteriaTests {
 
     @Test("chat steps end at <|im_end|> or after </tool_call>")
     func chatStep() throws {
-        guard let path = EngineFixtures.modelPath else { return }
+        let path = try EngineFixtures.requireModelPath()
         let tokenizer = try Tokenizer(gguf: GGUFFile(path: path))
         let stop = StopCriteria.chatStep(tokenizer: tokenizer, maxTokens: 100)
         let call = tokenizer.encode("<tool_call>{\"name\": \"python\", \"arguments\": {}}</tool_call>\n").map(Int.init)

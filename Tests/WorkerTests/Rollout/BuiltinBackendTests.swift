@@ -10,8 +10,7 @@ import Testing
 /// Serialized: the tests share one backend, and a replay is exact only when no other test's
 /// branches join the same engine batches.
 @Suite(
-    .serialized, .enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"),
-    .timeLimit(.minutes(3)))
+    .serialized, .timeLimit(.minutes(3)))
 struct BuiltinBackendTests {
     static let jobYAML = """
         model: {backend: builtin}
@@ -20,12 +19,14 @@ struct BuiltinBackendTests {
         """
 
     /// One backend for the suite, over the shared weights; its requests batch together.
-    static let backend: BuiltinBackend? = {
-        guard let model = SharedModel.model, let path = EngineFixtures.modelPath else { return nil }
-        let backend = try? BuiltinBackend(model: model, modelPath: path)
-        try? backend?.configure(jobYAML: jobYAML)
+    private static let loadedBackend = Result {
+        let backend = try BuiltinBackend(model: SharedModel.require(), modelPath: EngineFixtures.requireModelPath())
+        try backend.configure(jobYAML: jobYAML)
         return backend
-    }()
+    }
+
+    /// The suite's backend; throws (failing the test) when the model is absent.
+    static func backend() throws -> BuiltinBackend { try loadedBackend.get() }
 
     /// A prompt the 135M model copies often enough to call the tool, so tool steps, tool
     /// responses and later rounds are exercised.
@@ -54,7 +55,7 @@ struct BuiltinBackendTests {
     /// Runs a request on a thread of its own, as `WorkerNode` does: `rollout` blocks, and blocking
     /// the cooperative pool would starve the tool and verifier tasks the rollout waits for.
     static func rollout(_ request: RolloutRequest, cancellation: CancellationFlag = CancellationFlag()) async throws -> RolloutResult {
-        let backend = try #require(Self.backend)
+        let backend = try Self.backend()
         return try await offPool { try backend.rollout(request, cancellation: cancellation) }
     }
 
@@ -125,7 +126,7 @@ struct BuiltinBackendTests {
     /// from scratch reproduce the log-probs recorded when the tokens were sampled.
     @Test func recordedIdsReproduceRecordedLogprobs() async throws {
         let result = try await Self.solo.value
-        let model = try #require(SharedModel.model)
+        let model = try SharedModel.require()
         let temperature = Self.request("a", seed: 7).spec.temperature
         let (checked, worst) = try await Self.offPool { try Self.replay(result.tree.nodes, model: model, temperature: temperature) }
         #expect(checked > 0)
@@ -172,7 +173,7 @@ struct BuiltinBackendTests {
     /// another order and a near-tie can sample differently. Same batch composition, same tree:
     /// that replay is checked by the same-seed test.
     @Test func concurrentRequestsBatchTogetherAndKeepTheirTrees() async throws {
-        let backend = try #require(Self.backend)
+        let backend = try Self.backend()
         let first = try await Self.solo.value
         async let a = Self.rollout(Self.request("a", seed: 7))
         async let b = Self.rollout(Self.request("b", seed: 11, prompt: "What is 17*23? Use python."))

@@ -8,11 +8,11 @@ import Testing
 /// weights keep serving. A successful reload runs in a real worker process
 /// (IntegrationTests/TrainerTests), where a second copy of the weights does not blur this
 /// process's resident-memory check.
-@Suite(.enabled(if: SharedModel.model != nil, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf"), .timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(3)))
 struct BuiltinPolicyReloadTests {
     @Test func aBadWeightsPathIsAnErrorAndTheOldWeightsKeepServing() async throws {
-        let model = try #require(SharedModel.model)
-        let path = try #require(EngineFixtures.modelPath)
+        let model = try SharedModel.require()
+        let path = try EngineFixtures.requireModelPath()
         let backend = try BuiltinBackend(model: model, modelPath: path)
         try backend.configure(jobYAML: BuiltinBackendTests.jobYAML)
         var request = BuiltinBackendTests.request("reload", seed: 3, prompt: "Say hello.")

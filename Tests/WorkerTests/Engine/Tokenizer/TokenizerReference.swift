@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Worker
 
@@ -19,20 +20,17 @@ enum TokenizerReference {
         var tokenizer: [Case]
     }
 
-    /// Every reference case, or none when the fixture file is absent.
-    static let cases: [Case] = {
-        guard let data = try? Data(contentsOf: EngineFixtures.referencePath),
-            let file = try? JSONDecoder().decode(File.self, from: data)
-        else { return [] }
-        return file.tokenizer
-    }()
+    private static let loadedCases = Result {
+        try JSONDecoder().decode(File.self, from: EngineFixtures.referenceData()).tokenizer
+    }
 
-    /// The default model's tokenizer, or nil when the model file is absent.
-    static let tokenizer: Tokenizer? = {
-        guard let path = EngineFixtures.modelPath else { return nil }
-        return try? Tokenizer(gguf: GGUFFile(path: path))
-    }()
+    private static let loadedTokenizer = Result {
+        try Tokenizer(gguf: GGUFFile(path: EngineFixtures.requireModelPath()))
+    }
 
-    /// Whether the model and the fixture are both present.
-    static var available: Bool { tokenizer != nil && !cases.isEmpty }
+    /// Every reference case; throws (failing the test) when the fixture cannot be read.
+    static func cases() throws -> [Case] { try loadedCases.get() }
+
+    /// The default model's tokenizer; throws (failing the test) when the model is absent.
+    static func tokenizer() throws -> Tokenizer { try loadedTokenizer.get() }
 }
