@@ -48,7 +48,7 @@ struct ClusterTests {
         #expect(cluster.coordinator.waitForLine(containing: "worker victim missed its heartbeats", timeout: 1) != nil)
         try expectCompleteBatches(cluster, batches: 6, tasksPerBatch: 8)
         let summary = try #require(
-            cluster.coordinator.lines.first { $0.contains("requeued") }, "no summary line in:\n\(cluster.coordinator.text)")
+            cluster.coordinator.lines.first { $0.contains("rollouts:") && $0.contains("requeued") }, "no summary line in:\n\(cluster.coordinator.text)")
         let requeued = try #require(summary.firstMatch(of: /requeued (\d+),/).flatMap { Int($0.1) }, "\(summary)")
         #expect(requeued > 0, "victim held requests when killed: \(summary)")
     }

@@ -67,7 +67,7 @@ struct OpenAIBackendTests {
     @Test func greedyTokensAndLogprobsMatchTheBuiltinEngine() async throws {
         let server = try LlamaServer.start()
         defer { server.stop() }
-        let model = try #require(SharedModel.model)
+        let model = try SharedModel.require()
         let modelPath = try EngineFixtures.requireModelPath()
         let tokenizer = try Tokenizer(gguf: try GGUFFile(path: modelPath))
         let template = try ChatTemplate(tokenizer: tokenizer)
