@@ -133,6 +133,7 @@ struct RunCommand: AsyncParsableCommand {
         fleet.waitAll(timeout: 10)
         _ = signals
         print(RunSummary(status: status).text)
+        fflush(nil)
         if let trainerProcess, let failure = TrainerFailure(process: trainerProcess, status: status) {
             FileHandle.standardError.write(Data((failure.text + "\n").utf8))
             throw ExitCode(1)
@@ -154,29 +155,6 @@ struct RunCommand: AsyncParsableCommand {
         environment["ARBOR_MODEL"] = job.model.path ?? ""
         environment["ARBOR_TEMPERATURE"] = "\(job.sampling.temperature)"
         return environment
-    }
-}
-
-/// Why the trainer failed the run, if it did: it exited non-zero or was killed (not by `arbor
-/// run` stopping it), or it exited 0 while the job was not complete.
-struct TrainerFailure {
-    let text: String
-
-    init?(process: TrainerProcess, status: JobStatus) {
-        guard let exit = process.exit, !process.wasStoppedByUs else { return nil }
-        let complete = status.job.phase == "complete"
-        let acked = status.trainer.map { "\($0.batchesAcked) of \(status.job.batchesTotal) batch(es) acknowledged" } ?? ""
-        var text: String
-        if exit.status != 0 {
-            text = "arbor run: the trainer \(exit.description)" + (complete ? " after the job completed" : " before the job completed (\(acked))")
-        } else if !complete {
-            text = "arbor run: the trainer exited with status 0 before the job completed (\(acked)); a trainer must pull until the end of the job"
-        } else {
-            return nil
-        }
-        let lines = process.lastLines
-        text += lines.isEmpty ? "; it printed nothing" : "; its last \(lines.count) line(s):\n" + lines.map { "  | \($0)" }.joined(separator: "\n")
-        self.text = text
     }
 }
 

@@ -60,7 +60,12 @@ final class TrainerProcess: Sendable {
         sigemptyset(&defaults)
         for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF))
+        // Nor the spawning thread's signal mask, which blocks SIGTERM.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
@@ -106,23 +111,21 @@ final class TrainerProcess: Sendable {
     var lastLines: [String] { state.withLock { $0.lastLines } }
 
     /// Sends SIGTERM to the trainer's process group; after `grace` seconds SIGKILL. Returns
-    /// once it has exited. A trainer that already exited is left alone.
+    /// once it has exited. What is left of its group (children that outlived a trainer that
+    /// already exited) is killed too.
     func stop(grace: Double) {
-        let pid: pid_t? = state.withLock { state in
-            guard state.pid > 0, state.exit == nil else { return nil }
-            state.stoppedByUs = true
-            return state.pid
+        let (pid, running): (pid_t, Bool) = state.withLock { state in
+            if state.pid > 0, state.exit == nil { state.stoppedByUs = true }
+            return (state.pid, state.exit == nil)
         }
-        guard let pid else {
-            waitForExit(timeout: 0)
-            return
+        guard pid > 0 else { return }
+        if running {
+            kill(-pid, SIGTERM)
+            if !waitForExit(timeout: grace) {
+                kill(-pid, SIGKILL)
+                _ = waitForExit(timeout: 10)
+            }
         }
-        kill(-pid, SIGTERM)
-        if !waitForExit(timeout: grace) {
-            kill(-pid, SIGKILL)
-            _ = waitForExit(timeout: 10)
-        }
-        // Children that outlived the trainer itself go with the group.
         kill(-pid, SIGKILL)
     }
 

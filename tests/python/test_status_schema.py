@@ -56,7 +56,7 @@ def test_eval_reports_match_the_schema_and_eval_jsonl(tmp_path):
     """A job with `eval:` (issue 13): the eval of version 0 is in the status document, valid
     against the schema, and equal to the line of run_dir/eval.jsonl; held-out tasks never appear
     in a training tree."""
-    from conftest import RunningJob
+    from conftest import RunningJob, http_get
 
     held_out = ["math-0001", "math-0002", "math-0003"]
     job = RunningJob(tmp_path, batches=3, step_latency_ms=1,
@@ -73,5 +73,14 @@ def test_eval_reports_match_the_schema_and_eval_jsonl(tmp_path):
         trained = {json.loads(line)["task_id"] for tree in (tmp_path / "run" / "trees").glob("batch-*.jsonl")
                    for line in tree.read_text().splitlines()}
         assert trained and not trained & set(held_out), "a held-out task was sampled for training"
+
+        _, metrics = http_get(job.http + "/metrics")
+        for name, key in [("arbor_eval_mean_reward", "mean_reward"), ("arbor_eval_accuracy", "accuracy"),
+                          ("arbor_eval_tool_call_rate", "tool_call_rate"), ("arbor_eval_tasks", "tasks")]:
+            for task_type, figures in [("all", report), ("math", report["by_type"]["math"])]:
+                sample = f'{name}{{policy_version="0",task_type="{task_type}"}} '
+                line = next((l for l in metrics.splitlines() if l.startswith(sample)), None)
+                assert line is not None, f"{sample} missing from /metrics"
+                assert abs(float(line.split()[-1]) - figures[key]) < 1e-9, line
     finally:
         job.stop()

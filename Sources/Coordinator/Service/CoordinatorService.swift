@@ -282,8 +282,11 @@ public final class CoordinatorService: Sendable {
             if trainerDoneAt == nil, trainer.jobEnded, trainer.isDrained(total: config.batch.count) {
                 trainerDoneAt = Clock.now()
             }
-            // A trainer told the job ended publishes nothing more: the last version is known.
-            if trainer.endsSent > 0 { pending += core.trainerEnded(now: Clock.now()) }
+            // A trainer told the job ended publishes nothing more: the last version is known. One
+            // that acknowledged every batch and has not pulled again within the grace is done too.
+            if trainer.endsSent > 0 || trainerDoneAt.map({ Clock.now() - $0 > options.drainGrace }) == true {
+                pending += core.trainerEnded(now: Clock.now())
+            }
 
             // Finished: every batch written (or shutdown asked), workers gone or the grace over,
             // and an attached trainer has acknowledged every batch and had its final pull
