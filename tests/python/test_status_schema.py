@@ -74,6 +74,10 @@ def test_eval_reports_match_the_schema_and_eval_jsonl(tmp_path):
                    for line in tree.read_text().splitlines()}
         assert trained and not trained & set(held_out), "a held-out task was sampled for training"
 
+        table = arbor_status(job, "--url", job.http)
+        assert "VERSION" in table and "ACCURACY" in table, table
+        assert any(line.startswith("v0 ") for line in table.splitlines()), table
+
         _, metrics = http_get(job.http + "/metrics")
         for name, key in [("arbor_eval_mean_reward", "mean_reward"), ("arbor_eval_accuracy", "accuracy"),
                           ("arbor_eval_tool_call_rate", "tool_call_rate"), ("arbor_eval_tasks", "tasks")]:
