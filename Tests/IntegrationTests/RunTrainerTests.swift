@@ -166,4 +166,28 @@ struct RunTrainerTests {
         // Every worker is gone with the run.
         #expect(!text.contains("cannot start worker"))
     }
+
+    /// Ctrl-C stops the trainer and what it started (its process group), not only the workers.
+    @Test func ctrlCStopsTheTrainerAndItsChildren() throws {
+        let directory = Fixtures.temporaryDirectory("arbor-run-trainer-interrupt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let job = try writeJob(in: directory, batches: 50, crashAfter: 0)
+        let childPID = directory.appendingPathComponent("child.pid").path
+        let arbor = try ChildProcess(
+            Fixtures.arborBinary,
+            ["run", "--config", job, "--workers", "1", "--run-dir", directory.appendingPathComponent("run").path,
+             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--trainer-grace", "2",
+             "--trainer", "sleep 300 & echo $! > \(childPID); echo started; wait"])
+        #expect(arbor.waitForLine(containing: "[trainer] started", timeout: 60) != nil, "\(arbor.text)")
+        let pid = try #require(Int32(try String(contentsOfFile: childPID, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) == 0, "the trainer's child runs")
+        arbor.signal(SIGINT)
+        let status = try #require(arbor.waitForExit(timeout: 60), "arbor run did not stop on SIGINT:\n\(arbor.text)")
+        #expect(status != 0, "an interrupted job is not complete")
+        #expect(!arbor.text.contains("arbor run: the trainer"), "stopping the trainer is not its failure:\n\(arbor.text)")
+        // The child is gone (a zombie until its reaper runs counts as gone: signal 0 fails with ESRCH).
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(kill(pid, 0) != 0, "the trainer's child \(pid) outlived arbor run")
+    }
 }

@@ -457,6 +457,11 @@ public final class CoordinatorService: Sendable {
         stopping: inout (since: Double, reason: String)?
     ) -> [CoordinatorCore.Action] {
         let total = options.config.batch.count
+        if let stop = stopping, stop.reason != "job complete" {
+            // Stopped with the rest (Ctrl-C): nobody will acknowledge any more, so stop waiting.
+            logger.info("the trainer \(description) while the job stops (\(stop.reason))")
+            return []
+        }
         let reason: String
         if code != 0 {
             reason = "the trainer \(description)"
