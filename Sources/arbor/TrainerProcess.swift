@@ -84,7 +84,8 @@ final class TrainerProcess: Sendable {
         guard result == 0 else {
             close(readEnd)
             throw TrainerStartError(
-                "cannot start the trainer '\(argv.joined(separator: " "))' in \(directory): \(String(cString: strerror(result)))")
+                "cannot start the trainer '\(argv.joined(separator: " "))' in \(directory): "
+                    + String(cString: strerror(result)))
         }
         let child = pid
         state.withLock { $0.pid = child }
@@ -169,7 +170,9 @@ final class TrainerProcess: Sendable {
     private func emit(_ line: String) {
         state.withLock { state in
             state.lastLines.append(line)
-            if state.lastLines.count > Self.keptLines { state.lastLines.removeFirst(state.lastLines.count - Self.keptLines) }
+            if state.lastLines.count > Self.keptLines {
+                state.lastLines.removeFirst(state.lastLines.count - Self.keptLines)
+            }
         }
         FileHandle.standardError.write(Data("[trainer] \(line)\n".utf8))
     }

@@ -41,7 +41,8 @@ extension CoordinatorCore {
             actions.append(
                 .log(
                     .warning,
-                    "eval of policy version \(old.version) superseded by version \(policyVersion) after \(old.results.count) of \(old.requestIDs.count) result(s); it is not reported"
+                    "eval of policy version \(old.version) superseded by version \(policyVersion) after "
+                        + "\(old.results.count) of \(old.requestIDs.count) result(s); it is not reported"
                 ))
         }
         let round = schedule.open(version: policyVersion, now: now)
@@ -110,7 +111,9 @@ extension CoordinatorCore {
             queue.removeAll { $0 == id }
             queue.insert(id, at: 0)
             actions.append(
-                .log(.info, "eval request \(id) was sampled with policy version \(stamped), not \(version); rolling it out again"))
+                .log(
+                    .info,
+                    "eval request \(id) was sampled with policy version \(stamped), not \(version); rolling it out again"))
         case .unknown:
             finished.insert(id)
         }

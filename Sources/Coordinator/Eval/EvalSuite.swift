@@ -54,7 +54,8 @@ public struct EvalSuite: Sendable {
         let wanted = settings.tasks ?? available
         guard wanted <= available else {
             throw CoordinatorError(
-                .invalidDataset, "eval.tasks is \(wanted) but the eval sets and task_ids hold only \(available) task(s)")
+                .invalidDataset,
+                "eval.tasks is \(wanted) but the eval sets and task_ids hold only \(available) task(s)")
         }
         tasks = Self.interleave(groups.map(\.tasks), count: wanted)
     }

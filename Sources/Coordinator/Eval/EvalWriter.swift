@@ -30,7 +30,8 @@ final class EvalWriter: Sendable {
     func submit(_ round: EvalRound, done: @escaping @Sendable (Result<EvalReport, CoordinatorError>) -> Void) {
         queue.async { [url] in
             let report = EvalReport(round: round, timestamp: Date())
-            done(Result { try Self.append(report, to: url) }.mapError { $0 as? CoordinatorError ?? CoordinatorError(.io, "\($0)") })
+            let outcome = Result { try Self.append(report, to: url) }
+            done(outcome.mapError { $0 as? CoordinatorError ?? CoordinatorError(.io, "\($0)") })
         }
     }
 
