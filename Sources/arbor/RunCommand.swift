@@ -8,17 +8,25 @@ import Logging
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a job on a local cluster: a coordinator and N worker processes.",
+        abstract: "Run a job on a local cluster: a coordinator, N worker processes and the job's trainer.",
         discussion: """
             Starts the coordinator in this process and N `arbor worker` processes connected to it \
             over ZeroMQ, shows a live progress line, prints a summary and exits 0 when the job is \
             complete. Ctrl-C drains the workers and stops; no process is left behind.
+
+            With `trainer.command` in the job (or --trainer) the trainer starts once the \
+            coordinator listens, in the job file's directory, with ARBOR_CONTROL, ARBOR_RUN_DIR, \
+            ARBOR_MODEL and ARBOR_TEMPERATURE in its environment; its lines are prefixed \
+            `[trainer]`. A trainer that fails, or exits before every batch is acknowledged, \
+            stops the run, which exits non-zero with the trainer's status and last lines.
 
             With --curve-secret (from `arbor keygen`) the worker socket uses CURVE: the local \
             workers get an ephemeral key pair, admitted beside any --authorized-keys.
 
             Example:
               arbor run --config examples/demo.yaml --workers 2 --run-dir runs/demo
+              arbor run --config examples/train.yaml --run-dir runs/train \\
+                --trainer "python3 -m arbor_client.trainer"
             """)
 
     @Option(help: "The job file (job.yaml).")
@@ -36,6 +44,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Worker backend: builtin, openai or scripted (default: the job's model.backend).")
     var backend: String?
 
+    @Option(help: "Trainer to start beside the workers, a shell command line (replaces the job's trainer.command).")
+    var trainer: String?
+
+    @Option(help: "Seconds the trainer has to exit after SIGTERM before it is killed.")
+    var trainerGrace = 10.0
+
     @OptionGroup var endpoints: EndpointOptions
     @OptionGroup var security: CurveServerOptions
     @OptionGroup var logging: LoggingOptions
@@ -43,13 +57,21 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
+        if let trainer, trainer.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--trainer must be a command line, e.g. --trainer \"python3 train.py\"")
+        }
+        if trainerGrace < 0 { throw ValidationError("--trainer-grace must be ≥ 0 seconds") }
         try security.validate(bind: endpoints.bind, requireAuthorizedKeys: false)
     }
 
     func run() async throws {
         logging.bootstrap()
         let logger = Logger(label: "arbor.run")
-        let job = try JobConfig.load(path: config)
+        var job = try JobConfig.load(path: config)
+        if let trainer {
+            job.trainer.command = TrainerSettings.shellCommand(trainer)
+            job.trainer.required = true
+        }
         var options = CoordinatorService.Options(
             config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
         var workerArguments: [String] = []
@@ -73,9 +95,13 @@ struct RunCommand: AsyncParsableCommand {
         let fleet = WorkerFleet(
             executable: CommandLine.executablePath, backend: backend ?? job.model.backend.rawValue, slots: slots,
             logLevel: logging.logLevel, logFormat: logging.logFormat, extraArguments: workerArguments)
+        let trainerProcess = job.trainer.command.map(TrainerProcess.init(argv:))
+        let environment = self.trainerEnvironment(job)
+        let directory = self.jobDirectory
         let signals = onTerminationSignals { _ in
             service.shutdown(reason: "interrupted")
             fleet.terminateAll()
+            trainerProcess?.terminate()
         }
         let progress = ProgressReporter { service.currentStatus }
         let status: JobStatus
@@ -84,16 +110,51 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("starting \(workers) worker(s) for \(endpoints.workers); status at \(endpoints.control)")
                 if let http = endpoints.http { logger.info("http: \(http)") }
                 fleet.start(count: workers, endpoint: endpoints.workers)
+                guard let trainerProcess else { return }
+                do {
+                    try trainerProcess.start(
+                        directory: directory, environment: environment.merging(["ARBOR_CONTROL": endpoints.control]) { $1 }
+                    ) { exit in
+                        service.trainerProcessExited(status: exit.status, description: exit.description)
+                    }
+                    logger.info("trainer started: \(trainerProcess.argv.joined(separator: " "))")
+                } catch {
+                    logger.error("\(error)")
+                    service.shutdown(reason: "the trainer could not start")
+                }
             }
         } catch {
             fleet.terminateAll()
+            trainerProcess?.stop(grace: trainerGrace)
             throw error
         }
         progress.stop()
+        trainerProcess?.stop(grace: trainerGrace)
         fleet.waitAll(timeout: 10)
         _ = signals
         print(RunSummary(status: status).text)
+        fflush(nil)
+        if let trainerProcess, let failure = TrainerFailure(process: trainerProcess, status: status) {
+            FileHandle.standardError.write(Data((failure.text + "\n").utf8))
+            throw ExitCode(1)
+        }
         if status.job.phase != "complete" { throw ExitCode(1) }
+    }
+
+    /// The job file's directory, absolute: the trainer runs there.
+    private var jobDirectory: String {
+        let path = config.hasPrefix("/") ? config : FileManager.default.currentDirectoryPath + "/" + config
+        return URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+    }
+
+    /// What the trainer finds in its environment besides `ARBOR_CONTROL` (known once bound).
+    private func trainerEnvironment(_ job: JobConfig) -> [String: String] {
+        let runPath = runDir.hasPrefix("/") ? runDir : FileManager.default.currentDirectoryPath + "/" + runDir
+        var environment = job.trainer.env
+        environment["ARBOR_RUN_DIR"] = URL(fileURLWithPath: runPath).standardizedFileURL.path
+        environment["ARBOR_MODEL"] = job.model.path ?? ""
+        environment["ARBOR_TEMPERATURE"] = "\(job.sampling.temperature)"
+        return environment
     }
 }
 

@@ -18,6 +18,10 @@ struct RunSummary {
             lines.append(
                 "  \(type): mean reward \(format(stats.meanReward)), \(stats.correct)/\(stats.trajectories) correct, \(stats.abstained) abstained")
         }
+        if let reports = status.eval, !reports.isEmpty {
+            lines.append("  eval per policy version:")
+            lines += EvalTable(reports: reports).lines.map { "    " + $0 }
+        }
         if let aepo = status.aepo {
             lines.append("  AEPO: masking \(aepo.masking ? "on" : "off"), entropy \(aepo.entropy.map(format) ?? "n/a") (bounds \(aepo.low)–\(aepo.high))")
         }

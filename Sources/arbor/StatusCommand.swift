@@ -7,7 +7,7 @@ import Foundation
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a running job's progress, queue, workers and rewards.",
+        abstract: "Show a running job's progress, queue, workers, rewards and eval per policy version.",
         discussion: """
             Asks the coordinator over its control socket, or over HTTP with --url (the address \
             given to `--http`; it also answers while the coordinator lingers after the job). \
@@ -131,6 +131,10 @@ struct StatusTable {
                     + " | stale rows dropped \(trainer.staleRowsDropped) (max_staleness \(trainer.maxStaleness))"
                     + (trainer.backpressure ? " | waiting for the trainer" : "")
                     + (trainer.pullsWaiting > 0 ? " | \(trainer.pullsWaiting) pull(s) waiting" : ""))
+        }
+        if let reports = status.eval {
+            lines.append("")
+            lines += reports.isEmpty ? ["eval: no version evaluated yet"] : EvalTable(reports: reports).lines
         }
         let counters = status.counters
         lines.append("")

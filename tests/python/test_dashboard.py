@@ -63,3 +63,25 @@ def test_dashboard_renders_charts_with_data(running_job, tmp_path):
     blue = sum(1 for r, g, b in pixels if abs(r - 0x3B) < 30 and abs(g - 0x6F) < 30 and abs(b - 0xD8) < 30)
     assert blue > 100, f"no chart lines in the screenshot ({blue} blue pixels)"
     shutil.copy(shot, running_job.job_path.parent / "dashboard.png")
+
+
+def test_dashboard_charts_eval_per_policy_version(tmp_path):
+    """A job with `eval:` (issue 13): the eval card is shown and its chart of reward, accuracy and
+    tool-call rate against policy version has data."""
+    from conftest import RunningJob
+
+    browser = chromium()
+    job = RunningJob(tmp_path, batches=2, step_latency_ms=1,
+                     overrides={"eval": {"task_ids": ["math-0001", "search-0001"]}})
+    try:
+        job.wait_for(lambda s: s["job"]["phase"] == "complete" and s.get("eval"), timeout=120,
+                     what="the job to complete with its eval")
+        dom = headless(browser, "--virtual-time-budget=4000", "--dump-dom", job.http + "/")
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        card = re.search(r'<section class="card" id="card-eval"[^>]*>.*?</section>', dom.stdout, re.S)
+        assert card and "hidden" not in card.group(0).split(">", 1)[0], dom.stdout[:3000]
+        assert "<svg" in card.group(0) and 'aria-label="eval per policy version"' in card.group(0)
+        for series in ("mean reward", "accuracy", "tool-call rate"):
+            assert series in card.group(0), f"{series} missing from the eval chart's legend"
+    finally:
+        job.stop()

@@ -28,6 +28,7 @@ extension CoordinatorCore {
         var published = Arbor_V1_PolicyPublished()
         published.version = update.version
         published.workersNotified = UInt32(workers.count)
+        actions += openEvalIfNeeded(now: now)
         return (.policyPublished(published), actions + dispatch(now: now))
     }
 
@@ -37,6 +38,14 @@ extension CoordinatorCore {
         guard taken != trainerTaken else { return [] }
         trainerTaken = taken
         return openBatchesIfNeeded() + dispatch(now: now)
+    }
+
+    /// The attached trainer was told the job ended: it publishes no more versions, so the job
+    /// may finish once the last version's eval is written.
+    public mutating func trainerEnded(now: Double) -> [Action] {
+        guard !trainerEnded else { return [] }
+        trainerEnded = true
+        return finishJobIfDone()
     }
 
     /// Complete batches the attached trainer has not pulled yet; nil without a trainer.

@@ -21,7 +21,11 @@ public struct CoordinatorCore {
         case batchComplete(OpenBatch)
         /// A line for the log.
         case log(LogLevel, String)
-        /// All batches are complete; tell workers to drain and stop.
+        /// Every eval request of a policy version has its result (or failed for good): report
+        /// and write it (`CoordinatorCore+Eval.swift`).
+        case evalComplete(EvalRound)
+        /// All batches are complete (and, with `eval:`, the last version is evaluated); tell
+        /// workers to drain and stop.
         case jobComplete
     }
 
@@ -83,10 +87,12 @@ public struct CoordinatorCore {
         var dispatchedAt: Double?
         /// A second worker running a copy because the first was too slow (straggler).
         var backupWorkerID: String?
+        /// The policy version an eval request evaluates; nil for a training request.
+        var evalVersion: UInt64?
     }
 
     public let settings: Settings
-    public private(set) var registry: WorkerRegistry
+    public internal(set) var registry: WorkerRegistry
     public private(set) var counters = Counters()
     public private(set) var openBatches: [Int: OpenBatch] = [:]
     public private(set) var batchesOpened = 0
@@ -99,18 +105,22 @@ public struct CoordinatorCore {
     /// Batches an attached trainer holds or has acknowledged (nil: no trainer is attached, and
     /// batches are not held back for one). `CoordinatorCore+Trainer.swift`.
     public internal(set) var trainerTaken: Int?
+    /// The eval of every policy version, when the job has `eval:` (`CoordinatorCore+Eval.swift`).
+    public internal(set) var evaluation: EvalSchedule?
+    /// Whether the attached trainer has been told the job ended (it publishes no more versions).
+    public internal(set) var trainerEnded = false
     /// Requests not yet answered, by id.
-    private var requests: [String: RequestState] = [:]
-    /// Queued request ids, oldest batch first; requeued work goes to the front.
-    private var queue: [String] = []
+    var requests: [String: RequestState] = [:]
+    /// Queued request ids, oldest batch first; requeued work and eval requests go to the front.
+    var queue: [String] = []
     /// Request ids answered or given up, so late duplicates are recognised.
-    private var finished: Set<String> = []
+    var finished: Set<String> = []
     private var lastHeartbeatSent: Double = -.infinity
     /// Consecutive bad frames per routing id, and the peers ignored for sending too many.
     private var badFrameStreaks: [Frame: Int] = [:]
     private var ignoredPeers: Set<Frame> = []
     private let nextBatch: () -> [RolloutRequest]
-    private var jobCompleteSent = false
+    var jobCompleteSent = false
     /// Why every worker was asked to drain (job complete, shutdown); a worker that registers
     /// afterwards is asked at once, or it would wait for work that never comes.
     private var drainReason: String?
@@ -137,14 +147,21 @@ public struct CoordinatorCore {
     }
 
     /// `nextBatch` returns the next batch's requests (ids, tasks, specs filled in); it is called
-    /// at most `batchCount` times.
-    public init(settings: Settings, now: Double, nextBatch: @escaping () -> [RolloutRequest]) {
+    /// at most `batchCount` times. `eval` is the job's eval suite (nil: no eval).
+    public init(
+        settings: Settings, now: Double, eval: EvalSuite? = nil, nextBatch: @escaping () -> [RolloutRequest]
+    ) {
         self.settings = settings
         self.registry = WorkerRegistry(deadAfter: settings.heartbeatInterval * Double(settings.heartbeatLiveness))
         self.nextBatch = nextBatch
+        self.evaluation = eval.map(EvalSchedule.init(suite:))
     }
 
+    /// Every batch is complete (the eval of the last version may still run).
     public var isJobComplete: Bool { batchesCompleted >= settings.batchCount }
+    /// The job is done: every batch complete and, with `eval:`, the last version's eval written;
+    /// workers have been asked to drain.
+    public var isFinished: Bool { jobCompleteSent }
     public var queueDepth: Int { queue.count }
     public var inFlightCount: Int { requests.count - queue.count }
 
@@ -157,9 +174,10 @@ public struct CoordinatorCore {
 
     // MARK: Events
 
-    /// Opens batches up to the in-flight limit and dispatches; call once at start.
+    /// Opens the eval of the current version and batches up to the in-flight limit, and
+    /// dispatches; call once at start.
     public mutating func start(now: Double) -> [Action] {
-        completeBatches() + dispatch(now: now)
+        openEvalIfNeeded(now: now) + completeBatches() + dispatch(now: now)
     }
 
     /// Continues a job from its run store: written batches stay done, open batches come back
@@ -360,7 +378,7 @@ public struct CoordinatorCore {
             counters.failedAttempts += 1
             actions.append(.log(.warning, "request \(id) failed on \(worker.id): \(error.message)"))
             if Int(state.request.attempt) >= settings.maxAttempts {
-                actions += giveUp(id, reason: error.message)
+                actions += giveUp(id, reason: error.message, now: now)
             } else {
                 actions += requeue([id], reason: "failed on \(worker.id)")
             }
@@ -384,6 +402,9 @@ public struct CoordinatorCore {
             ack.requestID = id
             return [.send(to: worker.identity, .resultAck(ack))] + dispatch(now: now)
         }
+        if state.evalVersion != nil {
+            return acceptEval(result, state: state, from: worker, now: now)
+        }
         // Committed before acknowledged: the worker keeps the result until the store has it.
         actions.append(.commitResult(result, ackTo: worker.identity))
         queue.removeAll { $0 == id }
@@ -396,26 +417,33 @@ public struct CoordinatorCore {
         }
         worker.completed += 1
         registry[worker.id] = worker
-        // First result wins: if the request also runs elsewhere (re-dispatched, or a straggler
-        // copy), cancel the other copy.
-        for other in [state.workerID, state.backupWorkerID].compactMap({ $0 }) where other != worker.id {
-            guard var holder = registry[other] else { continue }
-            holder.assigned.remove(id)
-            registry[other] = holder
-            var cancel = Arbor_V1_Cancel()
-            cancel.requestID = id
-            cancel.reason = "answered by \(worker.id)"
-            actions.append(.send(to: holder.identity, .cancel(cancel)))
-        }
+        actions += cancelOtherCopies(of: id, state: state, answeredBy: worker.id)
         openBatches[state.batchIndex]?.results[id] = result
         actions += completeBatches()
         return actions + dispatch(now: now)
     }
 
-    private mutating func giveUp(_ id: String, reason: String) -> [Action] {
+    /// First result wins: if the request also runs elsewhere (re-dispatched, or a straggler
+    /// copy), cancel the other copy.
+    mutating func cancelOtherCopies(of id: String, state: RequestState, answeredBy answerer: String) -> [Action] {
+        var actions: [Action] = []
+        for other in [state.workerID, state.backupWorkerID].compactMap({ $0 }) where other != answerer {
+            guard var holder = registry[other] else { continue }
+            holder.assigned.remove(id)
+            registry[other] = holder
+            var cancel = Arbor_V1_Cancel()
+            cancel.requestID = id
+            cancel.reason = "answered by \(answerer)"
+            actions.append(.send(to: holder.identity, .cancel(cancel)))
+        }
+        return actions
+    }
+
+    private mutating func giveUp(_ id: String, reason: String, now: Double) -> [Action] {
         guard let state = requests.removeValue(forKey: id) else { return [] }
         queue.removeAll { $0 == id }
         finished.insert(id)
+        if let version = state.evalVersion { return evalGaveUp(id, version: version, reason: reason, now: now) }
         counters.givenUp += 1
         openBatches[state.batchIndex]?.failures[id] = reason
         return [
@@ -433,11 +461,14 @@ public struct CoordinatorCore {
             actions.append(.batchComplete(next))
         }
         actions += openBatchesIfNeeded()
-        if isJobComplete && !jobCompleteSent {
-            jobCompleteSent = true
-            actions.append(.jobComplete)
-        }
-        return actions
+        return actions + finishJobIfDone()
+    }
+
+    /// Says `.jobComplete` once: every batch complete and nothing left for the eval to do.
+    mutating func finishJobIfDone() -> [Action] {
+        guard isJobComplete, !jobCompleteSent, !isEvalHoldingJob else { return [] }
+        jobCompleteSent = true
+        return [.jobComplete]
     }
 
     // MARK: Dispatch
@@ -505,7 +536,9 @@ public struct CoordinatorCore {
             registry[backup.id] = backup
             counters.stragglersRedispatched += 1
             actions.append(.send(to: backup.identity, .rolloutRequest(copy)))
-            actions.append(.persist(.dispatched(requestID: id, attempt: copy.attempt, workerID: backup.id)))
+            if state.evalVersion == nil {
+                actions.append(.persist(.dispatched(requestID: id, attempt: copy.attempt, workerID: backup.id)))
+            }
             actions.append(.log(.info, "request \(id) is a straggler on \(state.workerID ?? "?"); a copy goes to \(backup.id)"))
         }
         return actions
@@ -548,8 +581,11 @@ public struct CoordinatorCore {
             counters.dispatched += 1
             if firstDispatchAt == nil { firstDispatchAt = now }
             actions.append(.send(to: worker.identity, .rolloutRequest(state.request)))
-            actions.append(
-                .persist(.dispatched(requestID: id, attempt: state.request.attempt, workerID: worker.id)))
+            // Eval requests are not stored: a restarted coordinator runs the eval again.
+            if state.evalVersion == nil {
+                actions.append(
+                    .persist(.dispatched(requestID: id, attempt: state.request.attempt, workerID: worker.id)))
+            }
         }
         return actions
     }

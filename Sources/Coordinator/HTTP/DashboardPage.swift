@@ -2,7 +2,8 @@
 /// external assets) that polls `api/status` once a second and redraws. After each redraw it sets
 /// `document.body.dataset.renderedSeries` to the number of charts that have data (the
 /// dashboard's own check, read by the headless-browser test) and `dataset.updates` to the number
-/// of successful polls; a failed poll sets `dataset.error`.
+/// of successful polls; a failed poll sets `dataset.error`. A job with `eval:` adds a chart of
+/// eval reward, accuracy and tool-call rate against policy version.
 enum DashboardPage {
     static let html = #"""
 <!doctype html>
@@ -54,6 +55,7 @@ td.num, th.num { text-align:right; }
   <section class="card"><h2>Throughput (rollouts/s)</h2><div id="chart-throughput"></div></section>
   <section class="card"><h2>Mean reward per batch, by task type</h2><div id="chart-reward"></div></section>
   <section class="card"><h2>Mean advantage per batch, by task type</h2><div id="chart-advantage"></div></section>
+  <section class="card" id="card-eval" hidden><h2>Eval per policy version</h2><div id="chart-eval"></div></section>
   <section class="card"><h2>Tool success rate</h2><div id="chart-tools"></div></section>
   <section class="card"><h2>Tools</h2><div id="table-tools"></div></section>
   <section class="card wide"><h2>Workers</h2><div id="table-workers"></div></section>
@@ -176,6 +178,16 @@ function render(s) {
     {ymin: -1, ymax: 1, label: "reward per batch"});
   lineChart("chart-advantage", types.map(t => ({name: t, xs: batchesOf(s.rewards[t]), ys: s.rewards[t].advantage_by_batch || []})),
     {label: "advantage per batch"});
+  // Eval: reward, accuracy and tool-call rate of each evaluated version (only for jobs with eval:).
+  document.getElementById("card-eval").hidden = !s.eval;
+  if (s.eval) {
+    const versions = s.eval.map(e => e.policy_version);
+    lineChart("chart-eval", [
+      {name: "mean reward", xs: versions, ys: s.eval.map(e => e.mean_reward), color: "#3b6fd8"},
+      {name: "accuracy", xs: versions, ys: s.eval.map(e => e.accuracy), color: "#2e9d5b"},
+      {name: "tool-call rate", xs: versions, ys: s.eval.map(e => e.tool_call_rate), color: "#e07b39"},
+    ], {ymin: -1, ymax: 1, xunit: "", label: "eval per policy version"});
+  }
   const tools = s.tools || {};
   toolBars("chart-tools", tools);
   const toolNames = Object.keys(tools).sort();

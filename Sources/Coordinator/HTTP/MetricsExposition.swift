@@ -64,6 +64,7 @@ public struct MetricsExposition {
         renderTools(&out)
         renderWorkers(&out)
         renderRewards(&out)
+        renderEval(&out)
         if let aepo = status.aepo {
             out.gauge("arbor_aepo_masking", "1 while AEPO entropy masking is on, else 0.", aepo.masking ? 1 : 0)
             if let entropy = aepo.entropy {
@@ -150,6 +151,35 @@ public struct MetricsExposition {
         out.family("arbor_advantage_stddev", .gauge, "Standard deviation of the advantage over the job, per task type.")
         for (type, stats) in rewards {
             if let std = stats.advantageStd { out.sample("arbor_advantage_stddev", ["task_type": type], std) }
+        }
+    }
+}
+
+extension MetricsExposition {
+    /// The `arbor_eval_*` gauges: every evaluated version, overall (`task_type="all"`) and per
+    /// task type, so a query can plot a figure against `policy_version`.
+    fileprivate func renderEval(_ out: inout Families) {
+        guard let reports = status.eval else { return }
+        let figures: [(String, String, (EvalReport.Figures) -> Double)] = [
+            ("arbor_eval_mean_reward", "Mean outcome reward of the eval, per policy version and task type.", \.meanReward),
+            ("arbor_eval_accuracy", "Share of eval trajectories answered correctly.", \.accuracy),
+            ("arbor_eval_tool_call_rate", "Share of eval trajectories with at least one tool call.", \.toolCallRate),
+            ("arbor_eval_mean_tokens", "Mean generated tokens per eval trajectory.", \.meanTokens),
+            ("arbor_eval_stderr_reward", "Standard error of the eval's mean reward.", \.stderrReward),
+            ("arbor_eval_tasks", "Eval trajectories scored.", { Double($0.tasks) }),
+        ]
+        for (name, help, value) in figures {
+            out.family(name, .gauge, help)
+            for report in reports {
+                let version = "\(report.policyVersion)"
+                out.sample(name, ["policy_version": version, "task_type": "all"], value(report.overall))
+                for (type, stats) in report.byType.sorted(by: { $0.key < $1.key }) {
+                    out.sample(name, ["policy_version": version, "task_type": type], value(stats))
+                }
+            }
+        }
+        if let last = reports.last {
+            out.gauge("arbor_eval_last_policy_version", "The policy version evaluated last.", Double(last.policyVersion))
         }
     }
 }

@@ -6,10 +6,12 @@ public struct TaskCatalog: Sendable {
     public let sets: [TaskSet]
     private let locationByID: [String: (set: Int, index: Int)]
 
-    /// Reads every task set of `config`. Throws `CoordinatorError` as `TaskSet.load`, and for an id
-    /// that two sets share (naming both lines).
+    /// Reads every task set of `config`, without the tasks `eval.task_ids` holds out for eval
+    /// (they are never sampled for training). Throws `CoordinatorError` as `TaskSet.load`, for an
+    /// id that two sets share (naming both lines), and for a set the held-out ids empty.
     public init(config: JobConfig) throws {
-        try self.init(sets: config.taskSets.map(TaskSet.load))
+        let heldOut = Set(config.eval?.taskIDs ?? [])
+        try self.init(sets: config.taskSets.map { try TaskSet.load($0).holdingOut(heldOut) })
     }
 
     /// A catalog of sets already read; throws when two sets share a task id.

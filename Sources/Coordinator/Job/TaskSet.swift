@@ -49,4 +49,22 @@ public struct TaskSet: Sendable {
         self.settings = settings
         self.tasks = tasks
     }
+
+    private init(settings: TaskSetSettings, keeping tasks: [TaskRecord]) {
+        self.settings = settings
+        self.tasks = tasks
+    }
+
+    /// The set without the tasks whose id is in `ids` (held out for eval). Throws
+    /// `CoordinatorError.invalidDataset` when no task is left to train on.
+    func holdingOut(_ ids: Set<String>) throws -> TaskSet {
+        guard !ids.isEmpty else { return self }
+        let kept = tasks.filter { !ids.contains($0.id) }
+        if kept.isEmpty {
+            throw CoordinatorError(
+                .invalidDataset,
+                "eval.task_ids holds out every task of task set '\(type)' (\(settings.path)); leave some to train on")
+        }
+        return TaskSet(settings: settings, keeping: kept)
+    }
 }

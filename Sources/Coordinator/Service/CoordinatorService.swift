@@ -54,6 +54,10 @@ public final class CoordinatorService: Sendable {
         case committed(StoreWriter.Committed)
         case batchWritten(BatchSummary)
         case batchFailed(index: Int, message: String)
+        case evalWritten(EvalReport)
+        case evalFailed(version: UInt64, message: String)
+        /// The trainer process `arbor run` started has exited.
+        case trainerExited(status: Int32, description: String)
         case shutdown(reason: String)
     }
 
@@ -62,6 +66,9 @@ public final class CoordinatorService: Sendable {
     private let mailbox = Mailbox<LocalEvent>()
     private let writer: BatchWriter
     private let planner: RequestPlanner
+    /// The job's eval tasks; nil without `eval:`.
+    private let evalSuite: EvalSuite?
+    private let evalWriter: EvalWriter
     private let jobYAML: String
     private let store: RunStore
     private let storeWriter: StoreWriter
@@ -92,6 +99,8 @@ public final class CoordinatorService: Sendable {
             try planner.resume(samplerState: state, batchesPlanned: resumed.plannedBatches)
         }
         self.planner = planner
+        evalSuite = try options.config.eval.map { _ in try EvalSuite(config: options.config) }
+        evalWriter = EvalWriter(runDirectory: options.runDirectory)
         writer = try BatchWriter(
             runDirectory: options.runDirectory, config: options.config, store: store, aepoState: resumed.aepoState,
             logger: logger)
@@ -102,6 +111,13 @@ public final class CoordinatorService: Sendable {
             logger.info(
                 "resuming \(options.config.name) from \(store.path): \(resumed.writtenBatches) batch(es) written, \(resumed.openBatches.count) open with \(resumed.results.count) result(s) kept")
         }
+    }
+
+    /// The trainer process started beside the coordinator exited with `status` (its exit code,
+    /// or 128 + the signal that killed it; `description` says which). A failure, or an exit
+    /// before every batch is acknowledged, stops the job. Thread-safe.
+    public func trainerProcessExited(status: Int32, description: String) {
+        mailbox.post(.trainerExited(status: status, description: description))
     }
 
     /// Asks the coordinator to stop: workers are told to drain and the loop exits. Thread-safe.
@@ -173,6 +189,7 @@ public final class CoordinatorService: Sendable {
         var planner = self.planner
         let config = options.config
         let storeWriter = self.storeWriter
+        let evalWriter = self.evalWriter
         var core = CoordinatorCore(
             settings: .init(
                 coordinatorID: "coordinator-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))",
@@ -180,7 +197,7 @@ public final class CoordinatorService: Sendable {
                 heartbeatInterval: Double(config.workers.heartbeatIntervalMs) / 1000,
                 heartbeatLiveness: config.workers.heartbeatLiveness, jobYAML: jobYAML,
                 stragglerTimeout: config.workers.stragglerTimeoutS),
-            now: Clock.now(),
+            now: Clock.now(), eval: evalSuite,
             nextBatch: {
                 let batch = planner.nextBatch()
                 // The plan and the sampler state after it are durable before any of its results
@@ -190,6 +207,8 @@ public final class CoordinatorService: Sendable {
                 return batch
             })
         core.restore(resumed)
+        let evaluated = config.eval == nil ? [] : evalWriter.existingReports(logger: logger)
+        core.restoreEval(written: evaluated.map(\.policyVersion))
         var trainer = TrainerStream(
             settings: .init(
                 maxStaleness: UInt64(config.maxStaleness), leaseTimeout: config.trainer.leaseTimeoutS,
@@ -202,10 +221,13 @@ public final class CoordinatorService: Sendable {
         _ = core.trainerProgress(taken: trainer.taken, now: Clock.now())
         /// When the trainer acknowledged the last batch (the coordinator lingers for its final pull).
         var trainerDoneAt: Double?
+        /// The trainer process `arbor run` started has exited: nobody will pull or acknowledge.
+        var trainerGone = false
         var durable = DurableReplies()
         var status = StatusBoard(config: config, startedAt: Date(), runDirectory: options.runDirectory.path)
         // Batches a previous coordinator process wrote count as written for this one too.
         status.batchesWritten = resumed.writtenBatches
+        status.evalReports = evaluated
         var stopping: (since: Double, reason: String)?
         var lastPublished = -Double.infinity
 
@@ -233,6 +255,14 @@ public final class CoordinatorService: Sendable {
                         case .failure(let error): mailbox.post(.batchFailed(index: batch.index, message: "\(error)"))
                         }
                     }
+                case .evalComplete(let round):
+                    evalWriter.submit(round) { [mailbox] outcome in
+                        switch outcome {
+                        case .success(let report): mailbox.post(.evalWritten(report))
+                        case .failure(let error):
+                            mailbox.post(.evalFailed(version: round.version, message: "\(error)"))
+                        }
+                    }
                 case .log(let level, let message):
                     log(level, message)
                 case .jobComplete:
@@ -252,6 +282,11 @@ public final class CoordinatorService: Sendable {
             if trainerDoneAt == nil, trainer.jobEnded, trainer.isDrained(total: config.batch.count) {
                 trainerDoneAt = Clock.now()
             }
+            // A trainer told the job ended publishes nothing more: the last version is known. One
+            // that acknowledged every batch and has not pulled again within the grace is done too.
+            if trainer.endsSent > 0 || trainerDoneAt.map({ Clock.now() - $0 > options.drainGrace }) == true {
+                pending += core.trainerEnded(now: Clock.now())
+            }
 
             // Finished: every batch written (or shutdown asked), workers gone or the grace over,
             // and an attached trainer has acknowledged every batch and had its final pull
@@ -260,12 +295,13 @@ public final class CoordinatorService: Sendable {
                 let written = status.batchesWritten + status.batchesFailed >= core.batchesCompleted
                 let workersGone = core.registry.workers.isEmpty
                 let trainerDone =
-                    !trainer.isAttached
+                    !trainer.isAttached || trainerGone
                     || trainerDoneAt.map { trainer.endsSent > 0 || Clock.now() - $0 > options.drainGrace } ?? false
                 if (written && trainerDone && (workersGone || Clock.now() - stop.since > options.drainGrace))
                     || (stop.reason != "job complete" && Clock.now() - stop.since > options.drainGrace) {
                     storeWriter.flush()
                     writer.finish()
+                    evalWriter.finish()
                     for event in mailbox.drain() {
                         if case .committed(let committed) = event {
                             durable.deliver(committed, workers: workers, control: control)
@@ -276,7 +312,7 @@ public final class CoordinatorService: Sendable {
                     workers.close()
                     control.close()
                     return status.snapshot(
-                        core: core, trainer: trainer, now: Clock.now(), phase: core.isJobComplete ? "complete" : "stopped")
+                        core: core, trainer: trainer, now: Clock.now(), phase: core.isFinished ? "complete" : "stopped")
                 }
             }
 
@@ -320,6 +356,17 @@ public final class CoordinatorService: Sendable {
                         status.batchesFailed += 1
                         logger.error("batch \(index) could not be written: \(message)")
                         carryOut(&durable, trainer.batchFailed(index, now: Clock.now()), control: control)
+                    case .evalWritten(let report):
+                        status.evalWritten(report)
+                        logger.info("\(report.logLine)")
+                        pending += core.evalWritten(version: report.policyVersion, now: Clock.now())
+                    case .evalFailed(let version, let message):
+                        logger.error("eval of policy version \(version) could not be written: \(message)")
+                        pending += core.evalWritten(version: version, now: Clock.now())
+                    case .trainerExited(let code, let description):
+                        trainerGone = true
+                        pending += trainerExited(
+                            code: code, description: description, core: &core, trainer: trainer, stopping: &stopping)
                     case .shutdown(let reason):
                         logger.info("shutting down: \(reason)")
                         stopping = stopping ?? (Clock.now(), reason)
@@ -330,6 +377,7 @@ public final class CoordinatorService: Sendable {
                 }
             }
             carryOut(&durable, trainer.tick(now: Clock.now()), control: control)
+            carryOut(&durable, trainer.holdForEval(core.isEvaluating, now: Clock.now()), control: control)
             // Whatever this pass changed for the trainer (pulls, acks, written batches, expired
             // leases) may make room for new batches.
             pending += core.trainerProgress(taken: trainer.taken, now: Clock.now())
@@ -339,7 +387,7 @@ public final class CoordinatorService: Sendable {
                 lastPublished = Clock.now()
                 status.sampleHistory(core: core, now: lastPublished)
                 let snapshot = status.snapshot(
-                    core: core, trainer: trainer, now: lastPublished, phase: core.isJobComplete ? "complete" : "running")
+                    core: core, trainer: trainer, now: lastPublished, phase: core.isFinished ? "complete" : "running")
                 published.withLock { $0 = snapshot }
                 liveness.withLock { $0.lastPublished = Clock.now() }
             }
@@ -372,11 +420,13 @@ public final class CoordinatorService: Sendable {
             return []
         }
         let now = Clock.now()
+        // An eval opened earlier in this pass (a publish) holds pulls from now on.
+        carryOut(&durable, trainer.holdForEval(core.isEvaluating, now: now), control: control)
         switch envelope.body {
         case .statusQuery:
             var answer = Arbor_V1_StatusReply()
             answer.statusJson = status.snapshot(
-                core: core, trainer: trainer, now: now, phase: core.isJobComplete ? "complete" : "running"
+                core: core, trainer: trainer, now: now, phase: core.isFinished ? "complete" : "running"
             ).json()
             reply(.statusReply(answer))
         case .batchPull(let pull):
@@ -397,6 +447,33 @@ public final class CoordinatorService: Sendable {
             reply(Wire.error(.unexpectedMessage, "\(envelope.body?.name ?? "empty") is not a control message"))
         }
         return []
+    }
+
+    /// The trainer process exited (transport thread): a failure, or a clean exit before every
+    /// batch is acknowledged, stops the job; a clean exit after the last acknowledgement means no
+    /// version will follow.
+    private func trainerExited(
+        code: Int32, description: String, core: inout CoordinatorCore, trainer: TrainerStream,
+        stopping: inout (since: Double, reason: String)?
+    ) -> [CoordinatorCore.Action] {
+        let total = options.config.batch.count
+        if let stop = stopping, stop.reason != "job complete" {
+            // Stopped with the rest (Ctrl-C): nobody will acknowledge any more, so stop waiting.
+            logger.info("the trainer \(description) while the job stops (\(stop.reason))")
+            return []
+        }
+        let reason: String
+        if code != 0 {
+            reason = "the trainer \(description)"
+        } else if !trainer.isDrained(total: total) {
+            reason = "the trainer exited with status 0 before the job completed (\(trainer.acked.count) of \(total) batch(es) acknowledged)"
+        } else {
+            logger.info("the trainer exited with status 0 after acknowledging every batch")
+            return core.trainerEnded(now: Clock.now())
+        }
+        logger.error("\(reason); stopping the job")
+        stopping = stopping ?? (Clock.now(), reason)
+        return core.drainAll(reason: reason)
     }
 
     private func log(_ level: CoordinatorCore.LogLevel, _ message: String) {

@@ -19,6 +19,9 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var history: History?
     /// The trainer stream: policy version, batches served and acknowledged, stale rows dropped.
     public var trainer: Trainer?
+    /// The eval of every policy version evaluated so far, oldest first (the lines of
+    /// `run_dir/eval.jsonl`); nil for a job without `eval:`.
+    public var eval: [EvalReport]? = nil
 
     public struct Job: Codable, Sendable, Equatable {
         public var name: String

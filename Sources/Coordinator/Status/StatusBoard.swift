@@ -23,6 +23,8 @@ struct StatusBoard {
     var lastAEPO: AEPODecision?
     var tools: [String: ToolTally] = [:]
     var history = StatusHistory()
+    /// Eval reports written, oldest first.
+    var evalReports: [EvalReport] = []
 
     /// One tool's totals, with a bounded window of recent latencies for percentiles.
     struct ToolTally {
@@ -56,6 +58,11 @@ struct StatusBoard {
     }
 
     mutating func batchClosed(_ batch: CoordinatorCore.OpenBatch) {}
+
+    /// An eval report was written to `eval.jsonl`.
+    mutating func evalWritten(_ report: EvalReport) {
+        evalReports.append(report)
+    }
 
     mutating func batchWritten(_ summary: BatchSummary) {
         batchesWritten += 1
@@ -153,6 +160,7 @@ struct StatusBoard {
             },
             tools: tools.mapValues(\.status),
             history: history.series,
-            trainer: Self.trainerStatus(core: core, trainer: trainer, config: config))
+            trainer: Self.trainerStatus(core: core, trainer: trainer, config: config),
+            eval: config.eval == nil ? nil : evalReports)
     }
 }

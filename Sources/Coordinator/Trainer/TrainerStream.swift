@@ -66,6 +66,9 @@ public struct TrainerStream {
     public private(set) var jobEnded = false
     /// Pulls answered with `end_of_job`.
     public private(set) var endsSent = 0
+    /// While true, waiting pulls are not answered: the current policy version's eval runs, and
+    /// the trainer must not publish the next version before it is measured.
+    public private(set) var heldForEval = false
     /// Served, unacknowledged batches and when each was served.
     private var leases: [Int: Double] = [:]
     /// Pulls waiting for a batch, oldest first, with the oldest policy version each accepts.
@@ -113,6 +116,13 @@ public struct TrainerStream {
     public mutating func endOfJob(now: Double) -> [Action] {
         jobEnded = true
         return serveWaiting(now: now)
+    }
+
+    /// Holds or releases waiting pulls for the current version's eval.
+    public mutating func holdForEval(_ held: Bool, now: Double) -> [Action] {
+        guard held != heldForEval else { return [] }
+        heldForEval = held
+        return held ? [] : serveWaiting(now: now)
     }
 
     /// A new policy is current: rows are judged against it from now on.
@@ -163,6 +173,7 @@ public struct TrainerStream {
 
     /// Answers waiting pulls, oldest first, while batches are available.
     private mutating func serveWaiting(now: Double) -> [Action] {
+        guard !heldForEval else { return [] }
         var actions: [Action] = []
         while let pull = waiting.first {
             guard let index = nextBatch() else {

@@ -15,3 +15,19 @@ extension RolloutSpec {
         scriptedStepLatencyMs = UInt32(job.workers.scriptedStepLatencyMs)
     }
 }
+
+extension RolloutSpec {
+    /// The spec of one eval task: a single trajectory (no branching) with the job's tools budget
+    /// and step length, decoded greedily (temperature 0) or with the job's sampling settings as
+    /// `eval.decoding` says.
+    public init(evalOf job: JobConfig, seed: UInt64, systemPrompt: String) {
+        self.init(job: job, seed: seed, systemPrompt: systemPrompt)
+        trajectories = 1
+        branching = 1
+        if (job.eval?.decoding ?? .greedy) == .greedy {
+            temperature = 0
+            topP = 1
+            topK = 0
+        }
+    }
+}

@@ -46,8 +46,10 @@ public struct JobConfig: Encodable, Sendable, Equatable {
     /// Rows sampled with a policy more than this many versions behind the current one are
     /// dropped from the trainer stream (and counted); batch files keep every row.
     public var maxStaleness: Int = 1
-    /// Backpressure and leases of the trainer stream.
+    /// The trainer process, backpressure and leases of the trainer stream.
     public var trainer = TrainerSettings()
+    /// Evaluation of every policy version; `nil` runs none.
+    public var eval: EvalSettings?
 
     /// A job with every default (no model path, no task sets): a starting point for tests.
     public init() {}
@@ -62,6 +64,7 @@ public struct JobConfig: Encodable, Sendable, Equatable {
         case tools
         case maxStaleness = "max_staleness"
         case trainer
+        case eval
     }
 
     /// The task types of the job's task sets, in file order.
@@ -160,6 +163,7 @@ extension JobConfig {
         tools = try Self.readTools(root)
         maxStaleness = try root.int("max_staleness", default: maxStaleness, Bounds.atLeast(0))
         trainer = try TrainerSettings(reading: try root.map("trainer"))
+        eval = try root.map("eval").map(EvalSettings.init(reading:))
         try root.rejectUnknownKeys()
         try checkWeights(root)
     }
