@@ -21,8 +21,9 @@ struct TraceRendererTests {
         ChatMessage(.assistant, call), ChatMessage(.tool, "408"), ChatMessage(.assistant, "<answer>408</answer>"),
     ]
 
-    /// The request a coordinator sends for the task (the job's system prompt in the spec).
-    static func request(seed: UInt64 = 3) -> RolloutRequest {
+    /// The request a coordinator sends for the task (the job's system prompt in the spec);
+    /// `stepTokens` does not change the prompt.
+    static func request(seed: UInt64 = 3, stepTokens: UInt32 = 48) -> RolloutRequest {
         var request = RolloutRequest()
         request.requestID = "b000001-00"
         request.attempt = 1
@@ -35,7 +36,7 @@ struct TraceRendererTests {
         request.spec.trajectories = 2
         request.spec.branching = 1
         request.spec.maxToolSteps = 1
-        request.spec.maxStepTokens = 2
+        request.spec.maxStepTokens = stepTokens
         request.spec.temperature = 0.8
         request.spec.seed = seed
         request.spec.systemPrompt = systemPrompt
@@ -52,11 +53,12 @@ struct TraceRendererTests {
         let path = try #require(EngineFixtures.modelPath)
         let backend = try BuiltinBackend(model: model, modelPath: path)
         try backend.configure(jobYAML: Self.jobYAML)
-        let request = Self.request()
+        // Two-token steps: the rollout is cheap, and only its prompt is compared.
+        let request = Self.request(stepTokens: 2)
         let result = try await BuiltinBackendTests.offPool { try backend.rollout(request, cancellation: CancellationFlag()) }
         let rolloutPrompt = try #require(result.tree.nodes.first).tokenIds.map(Int.init)
 
-        let row = try Self.renderer().render(Self.trace, for: request)
+        let row = try Self.renderer().render(Self.trace, for: Self.request())
         #expect(rolloutPrompt.count > 100, "the prompt holds the system turn with the tools block")
         #expect(Array(row.ids.prefix(rolloutPrompt.count)) == rolloutPrompt)
         #expect(row.mask.prefix(rolloutPrompt.count).allSatisfy { $0 == 0 })
