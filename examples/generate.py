@@ -383,9 +383,11 @@ CALC_EXAMPLE = "12 * 34"
 
 def calc_instruction(expression):
     call = json.dumps({"name": "calculator", "arguments": {"expression": expression}})
-    return (f"\nCall the calculator with <tool_call>{call}</tool_call>"
-            + (" using this question's numbers" if expression == CALC_EXAMPLE else "")
-            + ", then copy the number it returns into <answer></answer>.")
+    if expression == CALC_EXAMPLE:
+        first = f"First reply with a line like <tool_call>{call}</tool_call> but with this question's numbers."
+    else:
+        first = f"First reply with exactly this line and nothing else: <tool_call>{call}</tool_call>"
+    return f"\n{first}\nThen reply with the number the calculator returns inside <answer></answer>."
 
 
 def make_calc(r, counts):
