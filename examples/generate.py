@@ -4,6 +4,10 @@
 Writes, next to this script (or under --out):
   tasks/math.jsonl        arithmetic word problems that want the `calculator` tool
   tasks/search_qa.jsonl   questions answerable only from the shipped corpus (`search` tool)
+  tasks/math_train.jsonl  short calculator questions in six levels of difficulty (training set)
+  tasks/math_eval.jsonl   held-out calculator questions, none of them in the training set
+  tasks/warm_start.jsonl  correct tool-using conversations for the first training tasks, the
+                          supervised warm start (`arbor model render` turns them into token ids)
   corpus/*.txt            invented encyclopedia passages, one passage per paragraph
 
 Everything is derived from one seeded random generator and the Python standard library, so the
@@ -325,15 +329,138 @@ def make_search(r, count):
 
 
 # ---------------------------------------------------------------------------------------------
+# Calculator tasks: short arithmetic questions in six levels of difficulty, from sums a model may
+# work out in its head to products it cannot, each with the one calculator expression that solves
+# it. The training set, the held-out eval set and the warm-start traces come from one pool of
+# distinct questions, so no eval question is ever trained on.
 
 
-def render(seed, math_count, search_count):
+def calc_sum(r):
+    a, b = r.randint(11, 99), r.randint(11, 99)
+    return f"What is {a} + {b}?", f"{a} + {b}", a + b
+
+
+def calc_small_product(r):
+    a, b = r.randint(12, 99), r.randint(3, 9)
+    return f"What is {a} * {b}?", f"{a} * {b}", a * b
+
+
+def calc_difference(r):
+    a = r.randint(1200, 9800)
+    b = r.randint(110, a - 100)
+    return f"What is {a} - {b}?", f"{a} - {b}", a - b
+
+
+def calc_product(r):
+    a, b = r.randint(13, 99), r.randint(13, 99)
+    return f"What is {a} * {b}?", f"{a} * {b}", a * b
+
+
+def calc_story(r):
+    a, b = r.randint(12, 240), r.randint(6, 48)
+    box, thing = r.choice([("box", "pens"), ("crate", "apples"), ("bag", "marbles"),
+                           ("shelf", "books"), ("tray", "cups"), ("jar", "coins")])
+    return (f"A {box} holds {b} {thing}. How many {thing} are in {a} of them?", f"{a} * {b}", a * b)
+
+
+def calc_large_product(r):
+    a, b = r.randint(102, 989), r.randint(13, 99)
+    return f"What is {a} * {b}?", f"{a} * {b}", a * b
+
+
+# Level n (1-based) is CALC_LEVELS[n - 1]: roughly how hard the question is without the tool.
+CALC_LEVELS = [calc_sum, calc_small_product, calc_difference, calc_product, calc_story,
+               calc_large_product]
+
+
+# The 135M base model does not call a tool from a description in the system prompt (measured:
+# 0 calls in 32 trajectories), but it copies a call written out in the user turn. So every
+# question ends with how to call the calculator: on even levels with this question's own
+# expression (the model only has to copy it and then the result), on odd levels with an example
+# expression the model must replace with the question's numbers.
+CALC_EXAMPLE = "12 * 34"
+
+
+def calc_instruction(expression):
+    call = json.dumps({"name": "calculator", "arguments": {"expression": expression}})
+    if expression == CALC_EXAMPLE:
+        first = f"First reply with a line like <tool_call>{call}</tool_call> but with this question's numbers."
+    else:
+        first = f"First reply with exactly this line and nothing else: <tool_call>{call}</tool_call>"
+    return f"\n{first}\nThen reply with the number the calculator returns inside <answer></answer>."
+
+
+def make_calc(r, counts):
+    """Distinct calculator questions split into parts, {part: rows}, each part holding every
+    level in equal shares (the first levels take the remainder) in shuffled order.
+
+    `counts` is [(part, count, id prefix)]. Every row keeps its `level` and the `expression`
+    that solves it (fields a task set ignores), for the warm-start traces and for analyses.
+    """
+    levels = len(CALC_LEVELS)
+    wanted = [sum(count // levels + (level < count % levels) for _, count, _ in counts)
+              for level in range(levels)]
+    pools, seen = [[] for _ in range(levels)], set()
+    for level, make in enumerate(CALC_LEVELS):
+        while len(pools[level]) < wanted[level]:
+            prompt, expression, answer = make(r)
+            if prompt in seen:
+                continue
+            seen.add(prompt)
+            hint = expression if (level + 1) % 2 == 0 else CALC_EXAMPLE
+            pools[level].append({"prompt": prompt + calc_instruction(hint), "answer": str(answer),
+                                 "verifier": "numeric",
+                                 "tools": ["calculator"], "level": level + 1,
+                                 "expression": expression})
+    parts = {}
+    for part, count, prefix in counts:
+        rows = []
+        for level in range(levels):
+            take = count // levels + (level < count % levels)
+            rows += pools[level][:take]
+            pools[level] = pools[level][take:]
+        r.shuffle(rows)
+        parts[part] = [{"id": f"{prefix}-{i + 1:04d}", **row} for i, row in enumerate(rows)]
+    return parts
+
+
+def tool_call_text(name, arguments):
+    """An assistant step calling one tool, in the form the tools block of the prompt shows."""
+    call = json.dumps({"name": name, "arguments": arguments})
+    return f"<tool_call>\n{call}\n</tool_call>"
+
+
+def calc_trace(row):
+    """A correct tool-using conversation for one calculator task, after its prompt: the call,
+    the calculator's response (its exact output for an integer result) and the tagged answer."""
+    return {"task": row["id"], "messages": [
+        {"role": "assistant", "content": tool_call_text("calculator", {"expression": row["expression"]})},
+        {"role": "tool", "content": row["answer"]},
+        {"role": "assistant", "content": f"<answer>{row['answer']}</answer>"},
+    ]}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def jsonl(rows):
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def render(seed, math_count, search_count, train_count=600, eval_count=128, warm_count=240):
     """All generated files as {relative path: text}."""
     math_rows = make_math(random.Random(f"math-{seed}"), math_count)
     search_rows, corpus = make_search(random.Random(f"search-{seed}"), search_count)
+    calc = make_calc(random.Random(f"calc-{seed}"), [("train", train_count, "math-train"),
+                                                      ("eval", eval_count, "math-eval")])
     files = {
-        "tasks/math.jsonl": "".join(json.dumps(row) + "\n" for row in math_rows),
-        "tasks/search_qa.jsonl": "".join(json.dumps(row) + "\n" for row in search_rows),
+        "tasks/math.jsonl": jsonl(math_rows),
+        "tasks/search_qa.jsonl": jsonl(search_rows),
+        "tasks/math_train.jsonl": jsonl(calc["train"]),
+        "tasks/math_eval.jsonl": jsonl(calc["eval"]),
+        # The warm start covers the first training tasks (the sets are shuffled, so every
+        # level is represented); RL later sees these tasks too, never the eval set.
+        "tasks/warm_start.jsonl": jsonl(calc_trace(row) for row in calc["train"][:warm_count]),
     }
     for name, passages in corpus.items():
         files[f"corpus/{name}"] = "\n\n".join(passages) + "\n"
@@ -347,11 +474,19 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     parser.add_argument("--math", type=int, default=200, help="number of math tasks")
     parser.add_argument("--search", type=int, default=100, help="number of search tasks")
+    parser.add_argument("--train", type=int, default=600,
+                        help="number of calculator training tasks (tasks/math_train.jsonl)")
+    parser.add_argument("--eval", type=int, default=128,
+                        help="number of held-out calculator tasks (tasks/math_eval.jsonl)")
+    parser.add_argument("--warm", type=int, default=240,
+                        help="number of warm-start traces, over the first training tasks")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the files on disk differ")
     args = parser.parse_args()
 
-    files = render(args.seed, args.math, args.search)
+    if args.warm > args.train:
+        parser.error("--warm cannot exceed --train: the traces are of training tasks")
+    files = render(args.seed, args.math, args.search, args.train, args.eval, args.warm)
     stale = []
     for rel, text in files.items():
         path = args.out / rel

@@ -4,12 +4,12 @@ import ArgumentParser
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Inspect a GGUF model with the built-in engine: tokenize, detokenize, logits.",
+        abstract: "Inspect a GGUF model with the built-in engine: tokenize, detokenize, logits, render conversations.",
         discussion: """
             For debugging a model and for scripted checks; every command prints JSON or plain text.
             Example: `arbor model tokenize --model models/SmolLM2-135M-Instruct.Q4_1.gguf "Hello world"`
             """,
-        subcommands: [ModelTokenize.self, ModelDetokenize.self, ModelLogits.self]
+        subcommands: [ModelTokenize.self, ModelDetokenize.self, ModelLogits.self, ModelRender.self]
     )
 }
 
