@@ -72,6 +72,10 @@ def parse_args(argv=None, environ=None):
                          help="stop after publishing N versions, the warm start's included (0: until the job ends)")
     publish.add_argument("--max-steps", type=int, default=0,
                          help="stop after N steps, the warm start's included (0: until the job ends)")
+    publish.add_argument("--dry-run", action="store_true",
+                         help="no torch, no model: print each batch's loss pieces at ratio 1 and ack it")
+    publish.add_argument("--max-batches", type=int, default=0,
+                         help="with --dry-run: stop after N batches (0: until the job ends)")
     warm = parser.add_argument_group("supervised warm start (cold start before RL)")
     warm.add_argument("--warm-start", metavar="FILE",
                       help='JSONL of {"ids": [...], "mask": [0/1...]}: cross-entropy on mask-1 tokens before RL')
@@ -86,13 +90,13 @@ def parse_args(argv=None, environ=None):
             args.temperature = float(text) if text else 1.0
         except ValueError:
             parser.error(f"ARBOR_TEMPERATURE={text!r} is not a number")
-    for name in ("control", "run_dir", "model"):
+    for name in ("control",) if args.dry_run else ("control", "run_dir", "model"):
         if not getattr(args, name):
             parser.error(f"--{name.replace('_', '-')} is required (or set {ENVIRONMENT[name]})")
     for name in ("micro_batch", "publish_every", "warm_start_batch"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("versions", "max_steps", "warm_start_steps"):
+    for name in ("versions", "max_steps", "warm_start_steps", "max_batches"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must be 0 or more")
     if args.warm_start_steps and not args.warm_start:
@@ -107,7 +111,14 @@ def main(argv=None) -> int:
     1 with a one-line message on stderr on an error, 130 on Ctrl-C."""
     args = parse_args(argv)
     try:
-        run(args)
+        if args.dry_run:
+            from .. import Client
+            from .dry_run import dry_run
+
+            with Client(args.control) as client:
+                dry_run(client, args.max_batches)
+        else:
+            run(args)
     except KeyboardInterrupt:
         print("arbor trainer: interrupted", file=sys.stderr)
         return 130
