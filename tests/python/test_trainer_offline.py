@@ -95,7 +95,8 @@ PROMPT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_star
           "What is 17 times 3? Use the calculator.<|im_end|>\n<|im_start|>assistant\n")
 
 
-def test_torch_logits_match_the_engine_on_the_job_model_and_on_the_written_f16(prerequisites, source_model, tmp_path):
+def test_torch_logits_match_the_engine_on_the_job_model_and_on_what_the_trainer_writes(
+        prerequisites, source_model, tmp_path):
     from arbor_client.trainer import Checkpoint, Llama
 
     binary = prerequisites
@@ -104,9 +105,12 @@ def test_torch_logits_match_the_engine_on_the_job_model_and_on_the_written_f16(p
     assert_logits_agree(source_model, engine_logits(binary, MODEL, ids), ids)
 
     source = Checkpoint.read(MODEL)
-    written = source.write(tmp_path / "policy.f16.gguf", "f16", tensors=source_model.gguf_tensors())
-    f16 = Llama.from_checkpoint(Checkpoint.read(written))
-    assert_logits_agree(f16, engine_logits(binary, written, ids), ids)
+    for outtype in ("f16", "q8_0"):
+        written = source.write(tmp_path / f"policy.{outtype}.gguf", outtype, tensors=source_model.gguf_tensors())
+        reread = Checkpoint.read(written)
+        assert reread.value("tokenizer.chat_template") == source.value("tokenizer.chat_template")
+        assert reread.value("tokenizer.ggml.merges") == source.value("tokenizer.ggml.merges")
+        assert_logits_agree(Llama.from_checkpoint(reread), engine_logits(binary, written, ids), ids)
 
 
 # ---------------------------------------------------------------------------------------------

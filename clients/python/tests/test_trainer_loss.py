@@ -120,10 +120,15 @@ def test_a_step_lowers_the_policy_loss_and_warm_start_lowers_cross_entropy(check
     assert t.supervised_step(examples).tokens == 7
 
 
-def test_a_batch_without_weighted_tokens_is_scored_but_not_stepped(checkpoint_path):
+@pytest.mark.parametrize("nothing_to_learn", ["weights", "advantages"])
+def test_a_batch_with_nothing_to_learn_is_scored_but_not_stepped(checkpoint_path, nothing_to_learn):
     t = trainer(checkpoint_path, lr=1e-2)
-    batch = dataclasses.replace(synthetic_batch(), weights=np.zeros(7, dtype=np.float32))
+    t.rl_step(synthetic_batch(seed=2))  # AdamW has moments now; a step on a zero gradient would still move
+    on_policy, _ = own_logprobs(t.model, synthetic_batch())
+    zeros = {"weights": np.zeros(7, dtype=np.float32), "advantages": np.zeros_like(on_policy.advantages)}
+    batch = dataclasses.replace(on_policy, **{nothing_to_learn: zeros[nothing_to_learn]})
     before = [p.detach().clone() for p in t.model.parameters()]
     stats = t.rl_step(batch)
-    assert stats.grad_norm == 0 and stats.tokens == int(batch.mask.sum())
+    assert stats.grad_norm == 0 and stats.loss == 0 and stats.tokens == int(batch.mask.sum())
+    assert stats.ratio_mean == pytest.approx(1.0, abs=1e-5)
     assert all(torch.equal(p, q) for p, q in zip(before, t.model.parameters()))

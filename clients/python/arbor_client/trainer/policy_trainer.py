@@ -70,8 +70,9 @@ class PolicyTrainer:
         """One AdamW step on the clipped token-level loss (see `loss`) over ``batch``.
 
         Rows are sorted by length into micro-batches of ``options.micro_batch`` rows, each trimmed
-        to its longest row. A batch without weighted tokens (all weights 0) is scored but not
-        stepped. Raises `TrainerError` (``TRAINING``) on a non-finite loss or gradient.
+        to its longest row. A batch with nothing to learn (no weighted token with a non-zero
+        advantage, so the gradient is exactly 0) is only scored, without backward pass or optimizer
+        step. Raises `TrainerError` (``TRAINING``) on a non-finite loss or gradient.
         """
         started = time.monotonic()
         o = self.options
@@ -79,26 +80,28 @@ class PolicyTrainer:
         select[:, 0] = False
         token_weight = select * batch.weights[:, None]
         denominator = float(token_weight.sum())
+        learns = bool((token_weight * batch.advantages != 0).any())
         self.optimizer.zero_grad(set_to_none=True)
         loss, log_ratios, clipped, weights = 0.0, [], [], []
         for rows in self._micro_batches(batch.lengths):
             width = int(batch.lengths[rows].max())
             part = lambda array: torch.from_numpy(np.ascontiguousarray(array[rows, :width])).to(o.device)
             ids, chosen = part(batch.ids), part(select)
-            new = selected_logprobs(self.model, ids, chosen, o.temperature)
+            with torch.set_grad_enabled(learns):
+                new = selected_logprobs(self.model, ids, chosen, o.temperature)
             if new.numel() == 0:
                 continue
             old = part(batch.logprobs)[:, 1:][chosen[:, 1:]]
             advantages = part(batch.advantages)[:, 1:][chosen[:, 1:]]
             weight = part(np.broadcast_to(batch.weights[:, None], batch.ids.shape))[:, 1:][chosen[:, 1:]]
             terms = policy_terms(new, old, advantages, weight, o.eps_low, o.eps_high, max(denominator, 1.0))
-            if denominator > 0:
+            if learns:
                 terms.loss.backward()
             loss += float(terms.loss.detach())
             log_ratios.append(terms.log_ratio)
             clipped.append(terms.clipped)
             weights.append(terms.weight)
-        grad_norm = self._step(denominator > 0)
+        grad_norm = self._step(learns)
         log_ratio = torch.cat(log_ratios).double() if log_ratios else torch.zeros(0, dtype=torch.float64)
         weight = torch.cat(weights) if weights else torch.zeros(0)
         weighted = weight > 0
