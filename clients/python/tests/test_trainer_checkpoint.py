@@ -96,3 +96,19 @@ def test_the_cli_reads_its_defaults_from_the_environment_arbor_run_sets(capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_args([], {"ARBOR_RUN_DIR": "/runs/x", "ARBOR_MODEL": "/m.gguf"})
     assert exit_info.value.code == 2 and "--control is required (or set ARBOR_CONTROL)" in capsys.readouterr().err
+
+
+def test_the_cli_exits_1_naming_a_missing_model_or_a_bad_warm_start_file(tmp_path):
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "arbor_client.trainer", "--control", "tcp://127.0.0.1:9", "--run-dir", str(tmp_path)]
+    missing = subprocess.run(base + ["--model", str(tmp_path / "none.gguf")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"arbor trainer: BAD_MODEL: {tmp_path / 'none.gguf'}: no such model file " \
+                                     "(--model or ARBOR_MODEL)"
+    warm = tmp_path / "warm.jsonl"
+    warm.write_text('{"ids": [1, 2], "mask": [0, 1]}\n{"ids": [1]}\n')
+    bad = subprocess.run(base + ["--model", str(tmp_path / "none.gguf"), "--warm-start", str(warm),
+                                 "--warm-start-steps", "2"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and f"BAD_WARM_START: {warm}:2: expected" in bad.stderr

@@ -15,6 +15,7 @@ import argparse
 import os
 import pathlib
 import random
+import signal
 import sys
 
 from ..errors import ArborError
@@ -108,8 +109,11 @@ def parse_args(argv=None, environ=None):
 
 def main(argv=None) -> int:
     """Runs the trainer; 0 when the job ended (or a --versions/--max-steps limit was reached),
-    1 with a one-line message on stderr on an error, 130 on Ctrl-C."""
+    1 with a one-line message on stderr on an error, 130 on Ctrl-C or SIGTERM (how `arbor run`
+    stops it): a batch in the middle of its step is left unacked, and the coordinator offers it
+    again after its lease."""
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if args.dry_run:
             from .. import Client
@@ -123,7 +127,7 @@ def main(argv=None) -> int:
         print("arbor trainer: interrupted", file=sys.stderr)
         return 130
     except ArborError as error:
-        print(f"arbor trainer: {error}", file=sys.stderr)
+        print(f"arbor trainer: {str(error).removeprefix('arbor: ')}", file=sys.stderr)
         return 1
     return 0
 
@@ -145,6 +149,8 @@ def run(args) -> None:
     policies = run_dir / "policies"
     log = StepLog(run_dir / "trainer.jsonl")
     examples = read_examples(args.warm_start) if args.warm_start_steps else []
+    if not os.path.isfile(args.model):  # before waiting on the coordinator
+        raise TrainerError("BAD_MODEL", f"{args.model}: no such model file (--model or ARBOR_MODEL)")
 
     with Client(args.control) as client:
         trainer_status = client.status().get("trainer") or {}
@@ -197,6 +203,10 @@ def run(args) -> None:
             if done():
                 return
         print(f"arbor trainer: the job ended after {steps} step(s); {published} version(s) published", flush=True)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _check_vocabulary(examples, vocabulary: int, path) -> None:
