@@ -37,9 +37,10 @@ def trainer(path, **options):
 def synthetic_batch(seed=0):
     rng = np.random.default_rng(seed)
     rows = []
-    for n in range(7):
+    for n in range(8):
         length = int(rng.integers(6, 20))
         mask = [0, 0] + [int(x) for x in rng.integers(0, 2, length - 2)]
+        mask = [0] * length if n == 7 else mask[:-3] + [0, 0, 0] if n == 5 else mask  # nothing / a tail to learn
         rows.append({"task_id": f"t{n}", "task_type": "math", "policy_version": 0,
                      "ids": [int(x) for x in rng.integers(0, TINY["vocabulary"], length)], "mask": mask,
                      "logprobs": [0.0] * length, "advantages": [float(rng.normal()) * m for m in mask],
@@ -125,7 +126,7 @@ def test_a_batch_with_nothing_to_learn_is_scored_but_not_stepped(checkpoint_path
     t = trainer(checkpoint_path, lr=1e-2)
     t.rl_step(synthetic_batch(seed=2))  # AdamW has moments now; a step on a zero gradient would still move
     on_policy, _ = own_logprobs(t.model, synthetic_batch())
-    zeros = {"weights": np.zeros(7, dtype=np.float32), "advantages": np.zeros_like(on_policy.advantages)}
+    zeros = {"weights": np.zeros(8, dtype=np.float32), "advantages": np.zeros_like(on_policy.advantages)}
     batch = dataclasses.replace(on_policy, **{nothing_to_learn: zeros[nothing_to_learn]})
     before = [p.detach().clone() for p in t.model.parameters()]
     stats = t.rl_step(batch)

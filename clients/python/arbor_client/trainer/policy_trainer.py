@@ -70,7 +70,8 @@ class PolicyTrainer:
         """One AdamW step on the clipped token-level loss (see `loss`) over ``batch``.
 
         Rows are sorted by length into micro-batches of ``options.micro_batch`` rows, each trimmed
-        to its longest row. A batch with nothing to learn (no weighted token with a non-zero
+        to its longest row; tokens after a row's last mask-1 token, and rows without one, are
+        never run (a causal model's earlier positions do not depend on them). A batch with nothing to learn (no weighted token with a non-zero
         advantage, so the gradient is exactly 0) is only scored, without backward pass or optimizer
         step. Raises `TrainerError` (``TRAINING``) on a non-finite loss or gradient.
         """
@@ -83,8 +84,9 @@ class PolicyTrainer:
         learns = bool((token_weight * batch.advantages != 0).any())
         self.optimizer.zero_grad(set_to_none=True)
         loss, log_ratios, clipped, weights = 0.0, [], [], []
-        for rows in self._micro_batches(batch.lengths):
-            width = int(batch.lengths[rows].max())
+        ends = np.where(select.any(axis=1), select.shape[1] - np.argmax(select[:, ::-1], axis=1), 0)
+        for rows in self._micro_batches(ends):
+            width = int(ends[rows].max())
             part = lambda array: torch.from_numpy(np.ascontiguousarray(array[rows, :width])).to(o.device)
             ids, chosen = part(batch.ids), part(select)
             with torch.set_grad_enabled(learns):
@@ -157,8 +159,9 @@ class PolicyTrainer:
     # ------------------------------------------------------------------------------------------
 
     def _micro_batches(self, lengths: np.ndarray):
-        """Row-index arrays of ≤ micro_batch rows, rows of similar length together (less padding)."""
-        order = np.argsort(lengths, kind="stable")
+        """Row-index arrays of ≤ micro_batch rows, rows of similar length together (less padding);
+        rows of length 0 are left out."""
+        order = np.array([i for i in np.argsort(lengths, kind="stable") if lengths[i] > 0], dtype=np.int64)
         size = max(1, self.options.micro_batch)
         return [order[start:start + size] for start in range(0, len(order), size)]
 
