@@ -177,7 +177,9 @@ def run(args) -> None:
         def done():
             return (args.versions and published >= args.versions) or (args.max_steps and steps >= args.max_steps)
 
-        if examples:
+        if examples and version > 0:
+            print(f"arbor trainer: no warm start: the job is already at policy version {version}", flush=True)
+        elif examples:
             lr = args.warm_start_lr if args.warm_start_lr is not None else args.lr
             for group in trainer.optimizer.param_groups:
                 group["lr"] = lr
