@@ -21,7 +21,7 @@ def compare(client_dir):
     installed = pathlib.Path(spec.origin).resolve().parent
     if installed == source:
         return 1, f"arbor_client is imported from the source tree {source}, not from an installed copy"
-    names = sorted(p.name for p in source.glob("*.py"))
+    names = sorted(str(p.relative_to(source)) for p in source.rglob("*.py") if "__pycache__" not in p.parts)
     missing = [n for n in names if not (installed / n).is_file()]
     differing = [n for n in names if n not in missing and not filecmp.cmp(source / n, installed / n, shallow=False)]
     if missing or differing:

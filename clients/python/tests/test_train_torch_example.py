@@ -1,83 +1,39 @@
-"""The loss in examples/train_torch.py, checked on a tiny model when PyTorch is installed (the
-example is not run in CI; this skips without torch). At ratio 1 the loss is the documented
-token-level mean -Σ w·m·A / Σ w·m; splitting into micro-batches changes neither loss nor
-gradient; a step against the gradient lowers the loss."""
+"""examples/train_torch.py is a thin wrapper of `arbor_client.trainer`: it runs the module's CLI
+(the same options and environment defaults), and its dry run prints the documented loss at
+ratio 1 without torch. The trainer itself is tested in test_trainer_*.py."""
 
-import copy
-import dataclasses
-import importlib.util
+import os
 import pathlib
-import types
+import subprocess
+import sys
 
 import numpy as np
-import pytest
 
 from arbor_client import Batch
-
-torch = pytest.importorskip("torch", reason="PyTorch not installed (only the example needs it)")
+from arbor_client.trainer.dry_run import describe
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples/train_torch.py"
-VOCAB = 50
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("train_torch", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_the_example_runs_the_trainer_module():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARBOR_")}
+    shown = subprocess.run([sys.executable, str(EXAMPLE), "--help"], capture_output=True, text=True, timeout=120, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "python3 -m arbor_client.trainer" in shown.stdout and "ARBOR_CONTROL" in shown.stdout
+    for option in ("--warm-start", "--outtype", "--publish-every", "--eps-high", "--dry-run"):
+        assert option in shown.stdout, option
+    refused = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=120, env=env)
+    assert refused.returncode == 2 and "--control is required (or set ARBOR_CONTROL)" in refused.stderr
 
 
-class TinyLM(torch.nn.Module):
-    """Stands in for a Hugging Face causal LM: `model(input_ids=…, attention_mask=…).logits`."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.embed = torch.nn.Embedding(VOCAB, 8)
-        self.head = torch.nn.Linear(8, VOCAB)
-
-    def forward(self, input_ids, attention_mask):
-        return types.SimpleNamespace(logits=self.head(self.embed(input_ids)))
-
-
-def synthetic_batch():
-    rng = np.random.default_rng(0)
-    rows = []
-    for n in range(6):
-        length = int(rng.integers(5, 12))
-        mask = [0, 0] + [int(x) for x in rng.integers(0, 2, length - 2)]
-        rows.append({"task_id": f"t{n}", "task_type": "math", "policy_version": 0,
-                     "ids": [int(x) for x in rng.integers(0, VOCAB, length)], "mask": mask,
-                     "logprobs": [0.0] * length, "advantages": [float(rng.normal()) * m for m in mask],
-                     "weight": 0.0 if n == 3 else 1.0})
-    return Batch.from_rows(1, 0, 0, rows)
-
-
-def run_step(example, model, batch, micro_batch, lr=0.0):
-    args = types.SimpleNamespace(device="cpu", micro_batch=micro_batch, temperature=0.8, eps_low=0.2,
-                                 eps_high=0.28, max_grad_norm=1e9)
-    model = copy.deepcopy(model)
-    stats = example.train_step(model, torch.optim.SGD(model.parameters(), lr=lr), batch, args)
-    return stats, torch.cat([p.grad.flatten() for p in model.parameters()]), model
-
-
-def test_the_example_loss_matches_its_formula():
-    example = load_example()
-    model, batch = TinyLM(), synthetic_batch()
-    with torch.no_grad():
-        sampled = example.new_logprobs(model, torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths), 0.8)
-    # The rows' sampling log-probs are the model's own: ratio 1 everywhere.
-    on_policy = dataclasses.replace(batch, logprobs=np.where(batch.mask, sampled.numpy(), 0).astype(np.float32))
-    weights = on_policy.mask * on_policy.weights[:, None]
-    expected = -(on_policy.advantages * weights).sum() / weights.sum()
-
-    whole, grad_whole, _ = run_step(example, model, on_policy, micro_batch=16)
-    split, grad_split, _ = run_step(example, model, on_policy, micro_batch=2)
-    assert whole["loss"] == pytest.approx(expected, abs=1e-6)
-    assert whole["ratio"] == pytest.approx(1.0, abs=1e-6) and whole["clipped"] == 0 and whole["kl"] == pytest.approx(0, abs=1e-6)
-    assert split["loss"] == pytest.approx(whole["loss"], abs=1e-6)
-    assert torch.allclose(grad_split, grad_whole, atol=1e-6)
-
-    _, _, stepped = run_step(example, model, on_policy, micro_batch=4, lr=0.5)
-    after, _, _ = run_step(example, stepped, on_policy, micro_batch=4)
-    assert after["loss"] < whole["loss"]
+def test_the_dry_run_line_shows_the_token_level_loss_at_ratio_1():
+    rows = [{"policy_version": 0, "ids": [1, 2, 3, 4], "mask": [0, 1, 1, 0], "logprobs": [0, -1.0, -0.5, 0],
+             "advantages": [0, 1.0, 2.0, 0], "weight": 1.0},
+            {"policy_version": 0, "ids": [5, 6, 7], "mask": [0, 1, 1], "logprobs": [0, -2.0, -2.0],
+             "advantages": [0, 3.0, 3.0], "weight": 0.0}]
+    batch = Batch.from_rows(4, 0, 1, rows)
+    line = describe(batch)
+    # loss at r = 1 is −Σ w·m·A / Σ w·m = −(1 + 2) / 2 over the weighted row's two tokens
+    assert line.startswith("batch 4: 2 rows (1 weighted), L=4, loss tokens 4, weighted 2, mean A +1.5000")
+    assert "loss@r=1 -1.5000" in line and "mean sampling logprob -0.7500" in line and "stale dropped 1" in line
+    assert np.isclose(-(batch.advantages * batch.mask * batch.weights[:, None]).sum() / 2, -1.5)
