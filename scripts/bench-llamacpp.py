@@ -17,11 +17,24 @@ Prints one JSON object: {"prefill_tok_s": x, "decode_tok_s": {"1": y, ...},
 import argparse
 import ctypes
 import json
+import re
 import sys
 import time
 
 import numpy as np
 import llama_cpp as L
+
+
+LOG = []  # llama.cpp's log lines, read for what it decided (flash attention on `auto`)
+
+
+@L.llama_log_callback
+def keep_log(level, text, user_data):
+    """Keeps llama.cpp's (long) log off the terminal; warnings and errors still print."""
+    line = text.decode("utf-8", "replace")
+    LOG.append(line)
+    if level in (2, 3):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR
+        print(line, end="", file=sys.stderr)
 
 
 def memory_api(ctx):
@@ -52,6 +65,7 @@ def main():
     max_b = max(branches)
     n_ctx = len(ids) + max_b * (args.steps + 1) + 64
 
+    L.llama_log_set(keep_log, ctypes.c_void_p(0))
     L.llama_backend_init()
     mparams = L.llama_model_default_params()
     model = (L.llama_model_load_from_file if hasattr(L, "llama_model_load_from_file") else L.llama_load_model_from_file)(
@@ -80,6 +94,10 @@ def main():
     ctx = (L.llama_init_from_model if hasattr(L, "llama_init_from_model") else L.llama_new_context_with_model)(model, cparams)
     if not ctx:
         sys.exit("llama.cpp could not create a context")
+    if settings["flash_attn"] == "auto":
+        # llama.cpp decides when it creates the context and logs "Flash Attention enabled/disabled".
+        said = [m.group(1) for m in map(re.compile(r"Flash Attention (enabled|disabled)").search, LOG) if m]
+        settings["flash_attn"] = f"auto (llama.cpp chose {said[-1]})" if said else "auto (llama.cpp did not log its choice)"
     seq_cp, clear = memory_api(ctx)
     vocab = L.llama_vocab_n_tokens(L.llama_model_get_vocab(model)) if hasattr(L, "llama_model_get_vocab") else L.llama_n_vocab(model)
     batch = L.llama_batch_init(max(len(ids), max_b), 0, max_b)
