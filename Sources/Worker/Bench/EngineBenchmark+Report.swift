@@ -26,17 +26,27 @@ extension EngineBenchmark {
         return ids.map(Int.init)
     }
 
-    /// The figures side by side: a table, or with `json` one object
-    /// `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "decode_tok_s": {"16": {"arbor": x, "llamacpp": y}, …}}`.
+    /// The figures side by side: a table followed by llama.cpp's build and settings, or with
+    /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "decode_tok_s": {"16":
+    /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}}`
+    /// (the last two null without a reference run).
     public static func report(arbor: Result, llamacpp: LlamaCppReference.Result?, branches: [Int], json: Bool) -> String {
         if json {
             func pair(_ a: Double?, _ b: Double?) -> String {
                 let f: (Double?) -> String = { $0.map { String(format: "%.1f", $0) } ?? "null" }
                 return "{\"arbor\": \(f(a)), \"llamacpp\": \(f(b))}"
             }
+            func quoted(_ text: String) -> String {
+                String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+            }
             let decode = branches.map { "\"\($0)\": " + pair(arbor.decodeTokensPerSecond[$0], llamacpp?.decode_tok_s[String($0)]) }
+            let build = llamacpp?.build.map(quoted) ?? "null"
+            let settings = llamacpp?.settings.map { settings in
+                "{" + settings.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }.joined(separator: ", ") + "}"
+            } ?? "null"
             return "{\"prefill_tok_s\": \(pair(arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s)), "
-                + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}}"
+                + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}, "
+                + "\"llamacpp_build\": \(build), \"llamacpp_settings\": \(settings)}"
         }
         func row(_ name: String, _ a: Double?, _ b: Double?) -> String {
             let ratio = (a != nil && b != nil && b! > 0) ? String(format: "%.2fx", a! / b!) : "-"
@@ -48,6 +58,12 @@ extension EngineBenchmark {
         lines.append(row("prefill", arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s))
         for b in branches {
             lines.append(row("decode B=\(b)", arbor.decodeTokensPerSecond[b], llamacpp?.decode_tok_s[String(b)]))
+        }
+        if let llamacpp {
+            lines.append("llama.cpp build: " + (llamacpp.build ?? "not recorded (no llama-cpp-build.txt in the venv)"))
+            if let settings = llamacpp.settings {
+                lines.append("llama.cpp settings: " + settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
+            }
         }
         return lines.joined(separator: "\n")
     }

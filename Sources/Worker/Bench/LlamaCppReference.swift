@@ -3,8 +3,11 @@ import Foundation
 /// Runs llama.cpp (through llama-cpp-python) on the benchmark's shapes, for side-by-side figures.
 ///
 /// The package is installed on first use into a virtual environment (default `.venv-bench/`,
-/// gitignored) with the ordinary `pip`; building it from source takes several minutes on two
-/// cores, once. The measuring script is `scripts/bench-llamacpp.py`.
+/// gitignored) by `scripts/install-llamacpp`, which builds llama.cpp portably (explicit SIMD
+/// flags, no `-march=native`, AMX off; several minutes on two cores, once per set of flags) and
+/// records the build in `<venv>/llama-cpp-build.txt`. The measuring script is
+/// `scripts/bench-llamacpp.py`; it reports the settings it ran with (unified KV, flash attention,
+/// what it timed).
 public struct LlamaCppReference: Sendable {
     /// The llama-cpp-python release measured (the one the SmolLM2 fixtures were made with).
     public static let package = "llama-cpp-python[server]==0.3.36"
@@ -22,26 +25,31 @@ public struct LlamaCppReference: Sendable {
         self.script = script
     }
 
-    /// llama.cpp's figures: prompt tok/s and aggregate decode tok/s per branch count.
+    /// llama.cpp's figures: prompt tok/s and aggregate decode tok/s per branch count, with the
+    /// settings and the build they were measured with.
     public struct Result: Sendable, Decodable {
         /// Prefill tokens per second.
         public var prefill_tok_s: Double
         /// Aggregate decode tokens per second, keyed by branch count as a string.
         public var decode_tok_s: [String: Double]
+        /// The settings the script ran with (`kv_unified`, `flash_attn`, `timing`, …).
+        public var settings: [String: String]?
+        /// The build measured: the package and its CMAKE_ARGS, from `<venv>/llama-cpp-build.txt`
+        /// (set by `run`, not by the script).
+        public var build: String?
     }
 
-    /// Installs llama-cpp-python into the venv unless it imports already. `progress` gets a line
-    /// before the (long) install. Throws `.io` when python, venv creation or pip fails.
+    /// The build record `scripts/install-llamacpp` leaves in the venv.
+    public var buildRecord: String { "\(venv)/llama-cpp-build.txt" }
+
+    /// Runs the installer, which returns at once when the venv holds the pinned packages and the
+    /// build made with the current flags, and otherwise builds (several minutes, once per set of
+    /// flags) and installs. `progress` gets a line before it. Throws `.io` when the installer
+    /// fails.
     public func ensureInstalled(progress: (String) -> Void) throws {
-        let python = "\(venv)/bin/python"
-        if FileManager.default.fileExists(atPath: python),
-            (try? Self.execute(python, ["-c", "import llama_cpp, numpy"], quiet: true)) == 0
-        {
-            return
-        }
-        progress("installing \(Self.package) into \(venv) (builds llama.cpp from source; several minutes, once)")
+        progress("checking \(Self.package) in \(venv) (\(installer); a first build takes several minutes)")
         // One install step for the benchmark and the tests (which also run its server).
-        guard try Self.execute("/usr/bin/env", ["bash", installer, venv], quiet: false) == 0 else {
+        guard try Self.execute("/usr/bin/env", ["bash", installer, venv]) == 0 else {
             throw WorkerError(.io, "\(installer) could not install \(Self.package) into \(venv)")
         }
     }
@@ -72,22 +80,22 @@ public struct LlamaCppReference: Sendable {
             throw WorkerError(.io, "\(script) exited with status \(process.terminationStatus)")
         }
         do {
-            return try JSONDecoder().decode(Result.self, from: Data(line.utf8))
+            var result = try JSONDecoder().decode(Result.self, from: Data(line.utf8))
+            result.build = (try? String(contentsOfFile: buildRecord, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            return result
         } catch {
             throw WorkerError(.io, "\(script) printed something other than its JSON result: \(line.prefix(200))")
         }
     }
 
-    private static func execute(_ path: String, _ arguments: [String], quiet: Bool) throws -> Int32 {
+    /// Runs `path` with `arguments`, its output on standard error (standard output carries the
+    /// benchmark's result), and returns its exit status.
+    private static func execute(_ path: String, _ arguments: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        if quiet {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        } else {
-            process.standardOutput = FileHandle.standardError
-        }
+        process.standardOutput = FileHandle.standardError
         try process.run()
         process.waitUntilExit()
         return process.terminationStatus

@@ -8,9 +8,11 @@ import TestSupport
 @testable import Worker
 
 /// The openai backend against a real server: llama-cpp-python's, serving the default GGUF on a
-/// free loopback port (started per test and always killed). Fails, naming why, when the server's
-/// Python package cannot be imported (`scripts/install-test-deps` installs it into
-/// `.venv-bench/`; env ARBOR_LLAMA_PYTHON names another python).
+/// free loopback port (started per test and always killed). Each test fails, naming what is
+/// missing, when the model or the server's Python package is not there (`scripts/install-test-deps`
+/// installs the server into `.venv-bench/` at the versions pinned in scripts/constraints.txt; env
+/// ARBOR_LLAMA_PYTHON names another python). Regression for issue 14: the server's unpinned
+/// dependencies once turned every token-id prompt into a 500.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct OpenAIBackendTests {
     static let jobYAML = """
@@ -131,7 +133,8 @@ final class LlamaServer: Sendable {
 
     /// Starts the server on the default model and waits (up to 60 s) until `/v1/models` answers.
     static func start() throws -> LlamaServer {
-        let python = try #require(python, "needs llama-cpp-python[server] in .venv-bench (scripts/install-test-deps)")
+        let python = try #require(
+            python, "needs llama-cpp-python[server] in .venv-bench/ (scripts/install-test-deps) or ARBOR_LLAMA_PYTHON")
         let model = try EngineFixtures.requireModelPath()
         let port = try freePort()
         let process = Process()

@@ -49,8 +49,8 @@ struct TraceRendererTests {
     }
 
     @Test func promptPrefixEqualsTheRootOfARealRollout() async throws {
-        let model = try #require(SharedModel.model, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (make model)")
-        let path = try #require(EngineFixtures.modelPath)
+        let model = try SharedModel.require()
+        let path = try EngineFixtures.requireModelPath()
         let backend = try BuiltinBackend(model: model, modelPath: path)
         try backend.configure(jobYAML: Self.jobYAML)
         // Two-token steps: the rollout is cheap, and only its prompt is compared.

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+@testable import Worker
+
+/// `arbor bench engine`'s report names the llama.cpp build and settings it measured (issue 14:
+/// the reference must say which build it is; issue 15: which settings it ran with).
+struct EngineBenchmarkReportTests {
+    static let arbor = EngineBenchmark.Result(prefillTokensPerSecond: 400, decodeTokensPerSecond: [1: 30, 16: 120])
+    static let llamacpp = LlamaCppReference.Result(
+        prefill_tok_s: 200, decode_tok_s: ["1": 60, "16": 100],
+        settings: ["kv_unified": "true", "flash_attn": "auto", "timing": "llama_decode calls only"],
+        build: "llama-cpp-python==0.3.36 CMAKE_ARGS=-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF")
+
+    @Test func tableListsBothEnginesThenTheBuildAndSettings() {
+        let table = EngineBenchmark.report(arbor: Self.arbor, llamacpp: Self.llamacpp, branches: [1, 16], json: false)
+        let lines = table.split(separator: "\n").map(String.init)
+        #expect(lines.count == 6)
+        #expect(lines[1].hasPrefix("prefill") && lines[1].contains("400.0") && lines[1].contains("200.0")
+            && lines[1].hasSuffix("2.00x"))
+        #expect(lines[3].hasPrefix("decode B=16") && lines[3].hasSuffix("1.20x"))
+        #expect(lines[4] == "llama.cpp build: llama-cpp-python==0.3.36 CMAKE_ARGS=-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF")
+        #expect(lines[5] == "llama.cpp settings: flash_attn=auto, kv_unified=true, timing=llama_decode calls only")
+    }
+
+    @Test func jsonCarriesTheBuildAndSettings() throws {
+        let text = EngineBenchmark.report(arbor: Self.arbor, llamacpp: Self.llamacpp, branches: [1, 16], json: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["llamacpp_build"] as? String == Self.llamacpp.build)
+        #expect(object["llamacpp_settings"] as? [String: String] == Self.llamacpp.settings)
+        let decode = try #require(object["decode_tok_s"] as? [String: [String: Double]])
+        #expect(decode["16"] == ["arbor": 120, "llamacpp": 100])
+    }
+
+    @Test func withoutAReferenceRunTheBuildIsNull() throws {
+        let text = EngineBenchmark.report(arbor: Self.arbor, llamacpp: nil, branches: [1], json: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["llamacpp_build"] is NSNull)
+        #expect(object["llamacpp_settings"] is NSNull)
+        #expect(!EngineBenchmark.report(arbor: Self.arbor, llamacpp: nil, branches: [1], json: false).contains("llama.cpp build"))
+    }
+}
