@@ -1,7 +1,9 @@
 # Arbor's two commands:
 #   make demo   installs what is missing, builds release, runs the demo job on a local cluster
 #   make test   installs what the tests need, runs the whole suite
-# Everything else here is a step of those two.
+# and the training run:
+#   make train  the demo's setup plus PyTorch, then trains the model on examples/train.yaml
+# Everything else here is a step of those.
 
 SWIFT ?= swift
 # One release build serves the demo, the benchmarks and the test suite (engine tests need
@@ -9,11 +11,30 @@ SWIFT ?= swift
 SWIFT_TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 RUN_DIR ?= runs/demo
 WORKERS ?= 2
+# make train: policy versions to publish (the warm start is version 1; each later version is one
+# RL step on one batch), its run directory, and one engine worker serving 8 trees at once (one
+# batched engine on the machine's cores beats several competing for them).
+VERSIONS ?= 12
+TRAIN_DIR ?= runs/train
+TRAIN_SLOTS ?= 8
 
-.PHONY: demo test deps model build test-deps swift-tests python-tests interop examples-check clean
+.PHONY: demo train train-run test deps model build trainer-deps test-deps swift-tests python-tests interop examples-check clean
 
 demo: deps model build
 	.build/release/arbor run --config examples/demo.yaml --workers $(WORKERS) --run-dir $(RUN_DIR) \
+		--bind tcp://127.0.0.1:0 --control tcp://127.0.0.1:0 --http 127.0.0.1:0
+
+# The warm start's conversations become token ids exactly as rollouts hold them; the job runs
+# VERSIONS - 1 RL batches, so the trainer publishes the warm start and one version per batch.
+train: deps model build trainer-deps train-run
+
+# The training run alone, on what is already built and installed (the suite runs it this way).
+train-run:
+	rm -rf $(TRAIN_DIR) && mkdir -p $(TRAIN_DIR)
+	.build/release/arbor model render --config examples/train.yaml --traces examples/tasks/warm_start.jsonl \
+		--out $(TRAIN_DIR)/warm_start.ids.jsonl
+	.build/release/arbor run --config examples/train.yaml --workers 1 --slots $(TRAIN_SLOTS) \
+		--batches $$(( $(VERSIONS) - 1 )) --run-dir $(TRAIN_DIR) \
 		--bind tcp://127.0.0.1:0 --control tcp://127.0.0.1:0 --http 127.0.0.1:0
 
 test: deps model test-deps examples-check interop swift-tests python-tests
@@ -26,6 +47,9 @@ model:
 
 build:
 	$(SWIFT) build -c release --product arbor
+
+trainer-deps:
+	scripts/install-trainer-deps
 
 test-deps:
 	scripts/install-test-deps

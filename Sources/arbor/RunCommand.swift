@@ -44,6 +44,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Worker backend: builtin, openai or scripted (default: the job's model.backend).")
     var backend: String?
 
+    @Option(help: "Number of training batches (replaces the job's batch.count).")
+    var batches: Int?
+
     @Option(help: "Trainer to start beside the workers, a shell command line (replaces the job's trainer.command).")
     var trainer: String?
 
@@ -57,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
+        if let batches, batches < 1 { throw ValidationError("--batches must be at least 1") }
         if let trainer, trainer.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--trainer must be a command line, e.g. --trainer \"python3 train.py\"")
         }
@@ -68,6 +72,7 @@ struct RunCommand: AsyncParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "arbor.run")
         var job = try JobConfig.load(path: config)
+        if let batches { job.batch.count = batches }
         if let trainer {
             job.trainer.command = TrainerSettings.shellCommand(trainer)
             job.trainer.required = true
