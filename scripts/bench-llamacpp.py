@@ -33,7 +33,7 @@ def keep_log(level, text, user_data):
     """Keeps llama.cpp's (long) log off the terminal; warnings and errors still print."""
     line = text.decode("utf-8", "replace")
     LOG.append(line)
-    if level in (2, 3):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR
+    if level in (3, 4):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR (ggml.h)
         print(line, end="", file=sys.stderr)
 
 
