@@ -12,11 +12,11 @@ SWIFT_TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 RUN_DIR ?= runs/demo
 WORKERS ?= 2
 # make train: policy versions to publish (the warm start is version 1; each later version is one
-# RL step on one batch), its run directory, and one engine worker serving 8 trees at once (one
+# RL step on one batch), its run directory, and one engine worker serving 32 trees at once (one
 # batched engine on the machine's cores beats several competing for them).
 VERSIONS ?= 12
 TRAIN_DIR ?= runs/train
-TRAIN_SLOTS ?= 8
+TRAIN_SLOTS ?= 32
 
 .PHONY: demo train train-run test deps model build trainer-deps test-deps swift-tests python-tests interop examples-check clean
 

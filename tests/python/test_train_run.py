@@ -40,7 +40,7 @@ def test_make_train_with_two_versions(tmp_path):
     steps = read_jsonl(run_dir / "trainer.jsonl")
     warm = [s for s in steps if s.get("phase") == "warm_start"]
     rl = [s for s in steps if s.get("phase") == "rl"]
-    assert len(warm) == 8 and len(rl) == 1, steps
+    assert len(warm) == 4 and len(rl) == 1, steps
     for step in steps:
         assert STEP_FIELDS <= step.keys(), step
         assert math.isfinite(step["loss"]) and step["tokens"] > 0 and step["seconds"] > 0
