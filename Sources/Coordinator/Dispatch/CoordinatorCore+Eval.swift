@@ -63,14 +63,8 @@ extension CoordinatorCore {
             guard let state = requests.removeValue(forKey: id) else { continue }
             queue.removeAll { $0 == id }
             finished.insert(id)
-            for holderID in [state.workerID, state.backupWorkerID].compactMap({ $0 }) {
-                guard var holder = registry[holderID] else { continue }
-                holder.assigned.remove(id)
-                registry[holderID] = holder
-                var cancel = Arbor_V1_Cancel()
-                cancel.requestID = id
-                cancel.reason = "eval of policy version \(round.version) superseded"
-                actions.append(.send(to: holder.identity, .cancel(cancel)))
+            actions += [state.workerID, state.backupWorkerID].compactMap { $0 }.compactMap {
+                cancelCopy(of: id, on: $0, reason: "eval of policy version \(round.version) superseded")
             }
         }
         return actions

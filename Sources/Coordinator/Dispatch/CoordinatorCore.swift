@@ -426,17 +426,21 @@ public struct CoordinatorCore {
     /// First result wins: if the request also runs elsewhere (re-dispatched, or a straggler
     /// copy), cancel the other copy.
     mutating func cancelOtherCopies(of id: String, state: RequestState, answeredBy answerer: String) -> [Action] {
-        var actions: [Action] = []
-        for other in [state.workerID, state.backupWorkerID].compactMap({ $0 }) where other != answerer {
-            guard var holder = registry[other] else { continue }
-            holder.assigned.remove(id)
-            registry[other] = holder
-            var cancel = Arbor_V1_Cancel()
-            cancel.requestID = id
-            cancel.reason = "answered by \(answerer)"
-            actions.append(.send(to: holder.identity, .cancel(cancel)))
+        [state.workerID, state.backupWorkerID].compactMap { $0 }.filter { $0 != answerer }.compactMap {
+            cancelCopy(of: id, on: $0, reason: "answered by \(answerer)")
         }
-        return actions
+    }
+
+    /// Takes request `id` off worker `holderID`'s assignments and tells that worker to cancel it;
+    /// nil when the worker is gone.
+    mutating func cancelCopy(of id: String, on holderID: String, reason: String) -> Action? {
+        guard var holder = registry[holderID] else { return nil }
+        holder.assigned.remove(id)
+        registry[holderID] = holder
+        var cancel = Arbor_V1_Cancel()
+        cancel.requestID = id
+        cancel.reason = reason
+        return .send(to: holder.identity, .cancel(cancel))
     }
 
     private mutating func giveUp(_ id: String, reason: String, now: Double) -> [Action] {

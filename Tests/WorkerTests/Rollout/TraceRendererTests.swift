@@ -44,8 +44,7 @@ struct TraceRendererTests {
     }
 
     static func renderer() throws -> TraceRenderer {
-        let path = try #require(Fixtures.modelPath, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (make model)")
-        return try TraceRenderer(modelPath: path, jobYAML: jobYAML)
+        try TraceRenderer(modelPath: Fixtures.requireModelPath(), jobYAML: jobYAML)
     }
 
     @Test func promptPrefixEqualsTheRootOfARealRollout() async throws {
@@ -65,7 +64,7 @@ struct TraceRendererTests {
     }
 
     @Test func stepsAreMaskedAndToolResponsesAreTheTemplatesContinuation() throws {
-        let path = try #require(Fixtures.modelPath, "needs models/SmolLM2-135M-Instruct.Q4_1.gguf (make model)")
+        let path = try Fixtures.requireModelPath()
         let tokenizer = try Tokenizer(gguf: GGUFFile(path: path))
         let template = try ChatTemplate(tokenizer: tokenizer)
         let renderer = try Self.renderer()

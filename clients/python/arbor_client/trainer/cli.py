@@ -17,6 +17,7 @@ import pathlib
 import random
 import signal
 import sys
+import time
 
 from ..errors import ArborError
 from .errors import TrainerError
@@ -169,6 +170,7 @@ def run(args) -> None:
         def publish():
             nonlocal version, published
             path = trainer.save(policies / f"policy-{version + 1:06d}.{args.outtype}.gguf", args.outtype)
+            wait_for_eval(client, version)
             reply = client.publish_policy(version + 1, str(path))
             version, published = reply.version, published + 1
             print(f"arbor trainer: published policy {version} ({path}) to "
@@ -205,6 +207,21 @@ def run(args) -> None:
             if done():
                 return
         print(f"arbor trainer: the job ended after {steps} step(s); {published} version(s) published", flush=True)
+
+
+def wait_for_eval(client, version: int, poll_s: float = 2.0) -> None:
+    """Returns once the coordinator has reported the eval of policy ``version``, at once for a job
+    without ``eval:``. Workers serve one version at a time, so a publish before that eval is done
+    would replace the policy it measures and the coordinator would drop it unreported."""
+    announced = False
+    while True:
+        evals = client.status().get("eval")
+        if evals is None or any(e.get("policy_version") == version for e in evals):
+            return
+        if not announced:
+            print(f"arbor trainer: waiting for the eval of policy version {version} before publishing", flush=True)
+            announced = True
+        time.sleep(poll_s)
 
 
 def _interrupt(signum, frame):
