@@ -126,23 +126,37 @@ class Block(nn.Module):
         self.ffn_up = nn.Linear(c.embedding, c.feed_forward, bias=False)
         self.ffn_down = nn.Linear(c.feed_forward, c.embedding, bias=False)
 
-    def forward(self, x, cos, sin):
-        """x [B, L, embedding] → [B, L, embedding]; causal over L."""
+    def forward(self, x, cos, sin, past=None):
+        """x [B, L, embedding] → (x' [B, L, embedding], (k, v) of x's positions [B, L, kv_heads, head_dim]).
+
+        Causal over L. ``past``, when given, is the (k, v) [1 or B, P, kv_heads, head_dim] of the P
+        positions before x (RoPE applied), which every position of x attends to in full; a batch of 1
+        is broadcast over the B rows, so autograd sums the rows' gradients into it. cos/sin are the
+        tables of x's own positions (P … P + L − 1).
+        """
         c = self.c
         b, n, _ = x.shape
         h = self.attn_norm(x)
         q = rotate_adjacent_pairs(self.attn_q(h).view(b, n, c.heads, c.head_dim), cos, sin)
         k = rotate_adjacent_pairs(self.attn_k(h).view(b, n, c.kv_heads, c.head_dim), cos, sin)
         v = self.attn_v(h).view(b, n, c.kv_heads, c.head_dim)
+        present = (k, v)
+        mask = None
+        if past is not None and past[0].shape[1] > 0:
+            p = past[0].shape[1]
+            k = torch.cat((past[0].expand(b, -1, -1, -1), k), dim=1)
+            v = torch.cat((past[1].expand(b, -1, -1, -1), v), dim=1)
+            # query i (position p + i) sees every past position and its own ≤ i
+            mask = torch.ones(n, p + n, dtype=torch.bool, device=x.device).tril(diagonal=p)
         if c.kv_heads != c.heads:  # query head j reads kv head j / (heads / kv_heads), as in the engine
             group = c.heads // c.kv_heads
             k = k.repeat_interleave(group, dim=2)
             v = v.repeat_interleave(group, dim=2)
         attended = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                                  is_causal=True)
+                                                  attn_mask=mask, is_causal=mask is None)
         x = x + self.attn_output(attended.transpose(1, 2).reshape(b, n, c.heads * c.head_dim))
         h = self.ffn_norm(x)
-        return x + self.ffn_down(F.silu(self.ffn_gate(h)) * self.ffn_up(h))
+        return x + self.ffn_down(F.silu(self.ffn_gate(h)) * self.ffn_up(h)), present
 
 
 class Llama(nn.Module):
@@ -161,25 +175,41 @@ class Llama(nn.Module):
         self.output = None if config.tied_output else nn.Linear(config.embedding, config.vocabulary, bias=False)
         self._rope_cache = {}
 
-    def rope_tables(self, length: int, device):
-        """cos, sin of pos · base^(−2i/d) for pos < length, [length, d/2], float64 math like the engine's table."""
-        key = (length, str(device))
-        if key not in self._rope_cache:
+    def rope_tables(self, length: int, device, start: int = 0):
+        """cos, sin of pos · base^(−2i/d) for start ≤ pos < length, [length − start, d/2], float64 math
+        like the engine's table. The longest table so far is kept and sliced."""
+        cached = self._rope_cache.get(str(device))
+        if cached is None or cached[0].shape[0] < length:
             d = self.config.rope_dimensions
             inverse = self.config.rope_base ** (-2.0 * np.arange(d // 2, dtype=np.float64) / d)
             angles = np.arange(length, dtype=np.float64)[:, None] * inverse[None, :]
-            self._rope_cache = {key: (torch.from_numpy(np.cos(angles).astype(np.float32)).to(device),
-                                      torch.from_numpy(np.sin(angles).astype(np.float32)).to(device))}
-        return self._rope_cache[key]
+            cached = (torch.from_numpy(np.cos(angles).astype(np.float32)).to(device),
+                      torch.from_numpy(np.sin(angles).astype(np.float32)).to(device))
+            self._rope_cache = {str(device): cached}
+        return cached[0][start:length], cached[1][start:length]
 
     def hidden(self, ids):
         """ids [B, L] (int64) → output_norm(final residual) [B, L, embedding]. Right padding is harmless:
         attention is causal, so a real position never sees the padding after it."""
-        cos, sin = self.rope_tables(ids.shape[1], ids.device)
+        return self.segment(ids)[0]
+
+    def segment(self, ids, past=None):
+        """The positions P … P + L − 1 after a prefix of P positions whose per-layer keys/values are
+        ``past`` (a list of (k, v) [1 or B, P, kv_heads, head_dim], one per block; None: P = 0).
+
+        ids [B, L] → (output_norm(final residual) [B, L, embedding], the per-layer (k, v) of these L
+        positions [B, L, kv_heads, head_dim], to extend ``past`` with). Running a prefix once and its
+        continuations on top gives the same values as running each whole sequence, so rows that share
+        a prefix need not recompute it (see `shared_prefix`).
+        """
+        start = 0 if past is None else past[0][0].shape[1]
+        cos, sin = self.rope_tables(start + ids.shape[1], ids.device, start)
         x = self.token_embd(ids)
-        for block in self.blocks:
-            x = block(x, cos, sin)
-        return self.output_norm(x)
+        present = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, cos, sin, None if past is None else past[i])
+            present.append(kv)
+        return self.output_norm(x), present
 
     def logits(self, hidden):
         """[..., embedding] → [..., vocabulary] (output.weight, or token_embd.weight when tied)."""

@@ -11,7 +11,8 @@ import torch
 from ..batch import Batch
 from .checkpoint import Checkpoint
 from .llama import Llama, check_finite
-from .loss import cross_entropy, policy_terms, selected_logprobs
+from .loss import policy_terms, selected_logprobs
+from .prefix_tree import PrefixTree
 
 
 @dataclass
@@ -21,7 +22,8 @@ class TrainerOptions:
     lr: float = 1e-6
     eps_low: float = 0.2
     eps_high: float = 0.28
-    #: Rows per forward/backward pass; gradients accumulate over the batch.
+    #: Rows per forward/backward pass over the rows' own tokens (a prefix shared by several rows runs
+    #: once, alone); gradients accumulate over the batch.
     micro_batch: int = 4
     max_grad_norm: float = 1.0
     weight_decay: float = 0.0
@@ -69,40 +71,42 @@ class PolicyTrainer:
     def rl_step(self, batch: Batch) -> StepStats:
         """One AdamW step on the clipped token-level loss (see `loss`) over ``batch``.
 
-        Rows are sorted by length into micro-batches of ``options.micro_batch`` rows, each trimmed
-        to its longest row; tokens after a row's last mask-1 token, and rows without one, are
-        never run (a causal model's earlier positions do not depend on them). A batch with nothing to learn (no weighted token with a non-zero
-        advantage, so the gradient is exactly 0) is only scored, without backward pass or optimizer
-        step. Raises `TrainerError` (``TRAINING``) on a non-finite loss or gradient.
+        Rows run as a `PrefixTree`: a prefix shared by several rows (the system prompt, a task's
+        prompt, a rollout tree's common steps) is computed once, the rest of each row in batches of
+        ``options.micro_batch`` rows; the loss and gradient are those of running every row whole.
+        Tokens after a row's last mask-1 token, and rows without one, are never run (a causal
+        model's earlier positions do not depend on them). A batch with nothing to learn (no
+        weighted token with a non-zero advantage, so the gradient is exactly 0) is only scored,
+        without backward pass or optimizer step. Raises `TrainerError` (``TRAINING``) on a
+        non-finite loss or gradient.
         """
         started = time.monotonic()
         o = self.options
         select = batch.mask.copy()
         select[:, 0] = False
         token_weight = select * batch.weights[:, None]
-        denominator = float(token_weight.sum())
+        denominator = max(float(token_weight.sum()), 1.0)
         learns = bool((token_weight * batch.advantages != 0).any())
         self.optimizer.zero_grad(set_to_none=True)
         loss, log_ratios, clipped, weights = 0.0, [], [], []
         ends = np.where(select.any(axis=1), select.shape[1] - np.argmax(select[:, ::-1], axis=1), 0)
-        for rows in self._micro_batches(ends):
-            width = int(ends[rows].max())
-            part = lambda array: torch.from_numpy(np.ascontiguousarray(array[rows, :width])).to(o.device)
-            ids, chosen = part(batch.ids), part(select)
-            with torch.set_grad_enabled(learns):
-                new = selected_logprobs(self.model, ids, chosen, o.temperature)
-            if new.numel() == 0:
-                continue
-            old = part(batch.logprobs)[:, 1:][chosen[:, 1:]]
-            advantages = part(batch.advantages)[:, 1:][chosen[:, 1:]]
-            weight = part(np.broadcast_to(batch.weights[:, None], batch.ids.shape))[:, 1:][chosen[:, 1:]]
-            terms = policy_terms(new, old, advantages, weight, o.eps_low, o.eps_high, max(denominator, 1.0))
-            if learns:
-                terms.loss.backward()
+
+        def score(rows, positions, new):
+            nonlocal loss
+            take = lambda array: torch.from_numpy(np.ascontiguousarray(array[rows, positions])).to(o.device)
+            weight = torch.from_numpy(batch.weights[rows]).to(o.device)
+            terms = policy_terms(new, take(batch.logprobs), take(batch.advantages), weight,
+                                 o.eps_low, o.eps_high, denominator)
             loss += float(terms.loss.detach())
             log_ratios.append(terms.log_ratio)
             clipped.append(terms.clipped)
             weights.append(terms.weight)
+            return terms.loss
+
+        if ends.any():
+            with torch.set_grad_enabled(learns):
+                PrefixTree.build(batch.ids, ends).run(self.model, batch.ids, ends, select, o.micro_batch,
+                                                      o.temperature, score)
         grad_norm = self._step(learns)
         log_ratio = torch.cat(log_ratios).double() if log_ratios else torch.zeros(0, dtype=torch.float64)
         weight = torch.cat(weights) if weights else torch.zeros(0)
@@ -119,7 +123,8 @@ class PolicyTrainer:
 
     def supervised_step(self, examples: list) -> StepStats:
         """One AdamW step of cross-entropy on ``examples`` (each ``(ids, mask)``: int and 0/1 lists),
-        the token-level mean over their mask-1 tokens. The ratio fields are 1/0 (no sampling policy)."""
+        the token-level mean over their mask-1 tokens, the examples run as a `PrefixTree` (a shared
+        prompt computed once). The ratio fields are 1/0 (no sampling policy)."""
         started = time.monotonic()
         o = self.options
         lengths = np.array([len(ids) for ids, _ in examples], dtype=np.int64)
@@ -132,14 +137,15 @@ class PolicyTrainer:
         denominator = max(float(mask.sum()), 1.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss = 0.0
-        for rows in self._micro_batches(lengths):
-            width = int(lengths[rows].max())
-            part = lambda array: torch.from_numpy(np.ascontiguousarray(array[rows, :width])).to(o.device)
-            if not mask[rows].any():
-                continue
-            micro = cross_entropy(self.model, part(ids), part(mask), denominator)
-            micro.backward()
-            loss += float(micro.detach())
+
+        def score(rows, positions, new):
+            nonlocal loss
+            share = -new.sum() / denominator
+            loss += float(share.detach())
+            return share
+
+        if mask.any():
+            PrefixTree.build(ids, lengths).run(self.model, ids, lengths, mask, o.micro_batch, 1.0, score)
         grad_norm = self._step(bool(mask.any()))
         return StepStats(loss=check_finite(loss, "the warm-start loss"), ratio_mean=1.0, ratio_p99_abs_log=0.0,
                          clip_fraction=0.0, grad_norm=grad_norm, tokens=int(mask.sum()),
@@ -157,13 +163,6 @@ class PolicyTrainer:
         return self.checkpoint.write(path, outtype, tensors=self.model.gguf_tensors())
 
     # ------------------------------------------------------------------------------------------
-
-    def _micro_batches(self, lengths: np.ndarray):
-        """Row-index arrays of ≤ micro_batch rows, rows of similar length together (less padding);
-        rows of length 0 are left out."""
-        order = np.array([i for i in np.argsort(lengths, kind="stable") if lengths[i] > 0], dtype=np.int64)
-        size = max(1, self.options.micro_batch)
-        return [order[start:start + size] for start in range(0, len(order), size)]
 
     def _step(self, has_gradient: bool) -> float:
         """Clips the gradient, steps AdamW when there is a gradient; returns the norm before clipping."""
