@@ -131,7 +131,8 @@ def tiny_job(directory):
     job["model"]["path"] = str(MODEL)
     for task_set in job["task_sets"]:
         task_set["path"] = str(examples / task_set["path"])
-    job["tools"]["search"]["corpus"] = str(examples / job["tools"]["search"]["corpus"])
+    if "search" in job.get("tools", {}):
+        job["tools"]["search"]["corpus"] = str(examples / job["tools"]["search"]["corpus"])
     job["tree"] = {"trajectories": 2, "branching": 2, "max_tool_steps": 1}
     job["sampling"].update({"temperature": TEMPERATURE, "max_step_tokens": 24, "seed": 7})
     job["batch"].update({"tasks": 2, "count": 3, "max_batches_in_flight": 1})
@@ -158,7 +159,7 @@ def run_job(binary, directory, trainer_arguments):
                                stdout=logs["trainer"], stderr=subprocess.STDOUT, env=env, cwd=directory)
     try:
         trainer_rc = trainer.wait(timeout=1500)
-        job_rc = job.wait(timeout=120)
+        job_rc = job.wait(timeout=600)  # a guard against a hang, with room for a loaded machine
     finally:
         for process in (trainer, job):
             if process.poll() is None:
