@@ -99,6 +99,18 @@ def test_the_tree_shares_the_system_prompt_the_task_prompts_and_the_common_steps
     assert tree.tokens(lengths) < int(lengths.sum())
 
 
+def test_identical_rows_that_fill_the_batch_width_are_one_segment():
+    # Two trajectories of one tree that never forked, each as long as the batch is wide: the
+    # shared segment ends at the last column, after which no row goes on.
+    ids = np.array([[5, 6, 7, 8], [5, 6, 7, 8], [5, 6, 9, 0]])
+    lengths = np.array([4, 4, 3])
+    tree = PrefixTree.build(ids, lengths)
+    assert (tree.end, list(tree.leaves)) == (2, [2])
+    (same,) = tree.children
+    assert (same.start, same.end, sorted(same.rows), list(same.leaves)) == (2, 4, [0, 1], [])
+    assert tree.tokens(lengths) == 2 + 1 + 2
+
+
 @pytest.mark.parametrize("micro_batch", [1, 3, 16])
 def test_the_policy_step_has_the_loss_and_gradient_of_whole_rows(checkpoint_path, micro_batch):
     batch = policy_batch()

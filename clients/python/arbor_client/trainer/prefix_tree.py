@@ -56,7 +56,9 @@ class PrefixTree:
         node = cls(start=start, end=end, rows=rows)
         going_on = rows[lengths[rows] > end]
         leaves = []
-        for token in np.unique(ids[going_on, end]):
+        # `end` may be the batch's width (rows identical to the last column): no row goes on, and
+        # ids[:, end] does not exist.
+        for token in np.unique(ids[going_on, end]) if len(going_on) else ():
             group = going_on[ids[going_on, end] == token]
             if len(group) == 1:
                 leaves.append(int(group[0]))
