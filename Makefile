@@ -14,7 +14,7 @@ WORKERS ?= 2
 # make train: policy versions to publish (the warm start is version 1; each later version is one
 # RL step on one batch), its run directory, and one engine worker serving 32 trees at once (one
 # batched engine on the machine's cores beats several competing for them).
-VERSIONS ?= 12
+VERSIONS ?= 10
 TRAIN_DIR ?= runs/train
 TRAIN_SLOTS ?= 32
 
