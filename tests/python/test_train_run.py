@@ -40,11 +40,13 @@ def test_make_train_with_two_versions(tmp_path):
     steps = read_jsonl(run_dir / "trainer.jsonl")
     warm = [s for s in steps if s.get("phase") == "warm_start"]
     rl = [s for s in steps if s.get("phase") == "rl"]
-    assert len(warm) == 1 and len(rl) == 1, steps
+    assert len(warm) == 4 and len(rl) == 1, steps
     for step in steps:
         assert STEP_FIELDS <= step.keys(), step
         assert math.isfinite(step["loss"]) and step["tokens"] > 0 and step["seconds"] > 0
-    # The warm start learns: the greedy eval of version 1 beats version 0's.
+    # The warm start learns: its cross-entropy falls, and the greedy eval of version 1 beats
+    # version 0's.
+    assert warm[-1]["loss"] < warm[0]["loss"], warm
     assert evals[1]["mean_reward"] > evals[0]["mean_reward"], evals
     assert rl[0]["policy_version"] == 1 and math.isfinite(rl[0]["ratio_mean"])
 
