@@ -25,7 +25,8 @@ demo: deps model build
 		--bind tcp://127.0.0.1:0 --control tcp://127.0.0.1:0 --http 127.0.0.1:0
 
 # The warm start's conversations become token ids exactly as rollouts hold them; the job runs
-# VERSIONS - 1 RL batches, so the trainer publishes the warm start and one version per batch.
+# VERSIONS - 1 RL batches: the trainer publishes the warm start, then a version per batch it
+# trains on (a batch whose rows all went stale meanwhile is skipped).
 train: deps model build trainer-deps train-run
 
 # The training run alone, on what is already built and installed (the suite runs it this way).
