@@ -5,7 +5,6 @@ trainer.jsonl, the published GGUF files, and the summary."""
 
 import json
 import math
-import os
 import pathlib
 import subprocess
 
@@ -21,9 +20,8 @@ def read_jsonl(path):
 
 def test_make_train_with_two_versions(tmp_path):
     run_dir = tmp_path / "train"
-    env = {**os.environ, "VERSIONS": "2", "TRAIN_DIR": str(run_dir)}
-    done = subprocess.run(["make", "--no-print-directory", "train-run", f"VERSIONS=2", f"TRAIN_DIR={run_dir}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    done = subprocess.run(["make", "--no-print-directory", "train-run", "VERSIONS=2", f"TRAIN_DIR={run_dir}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1500)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
 
