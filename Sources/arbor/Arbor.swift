@@ -10,8 +10,8 @@ struct Arbor: AsyncParsableCommand {
             Start a local cluster with `arbor run --config job.yaml --workers 2 --run-dir runs/demo`.
             """,
         subcommands: [
-            RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, AdvantagesCommand.self,
-            ToolCommand.self, ModelCommand.self, BenchCommand.self, KeygenCommand.self,
+            RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, ShowCommand.self,
+            ServeCommand.self, AdvantagesCommand.self, ToolCommand.self, ModelCommand.self, BenchCommand.self, KeygenCommand.self,
         ]
     )
 }

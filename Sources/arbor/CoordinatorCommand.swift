@@ -48,6 +48,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             config: job, runDirectory: URL(fileURLWithPath: runDir), bind: endpoints.bind, control: endpoints.control)
         options.drainGrace = 10
         options.http = endpoints.http
+        options.treeText = TreeTextDecoder.forJob(job)
         options.httpLinger = linger
         if let keys = try security.serverKeys() {
             options.curve = keys.curve

@@ -96,6 +96,7 @@ struct RunCommand: AsyncParsableCommand {
             workerArguments += local.workerArguments
         }
         options.http = endpoints.http
+        options.treeText = TreeTextDecoder.forJob(job)
         let service = try CoordinatorService(options: options, logger: logger)
         let fleet = WorkerFleet(
             executable: CommandLine.executablePath, backend: backend ?? job.model.backend.rawValue, slots: slots,

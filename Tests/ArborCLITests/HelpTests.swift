@@ -4,7 +4,7 @@ import TestSupport
 
 /// Every command answers --help with what it does and an example (STYLE.md rule 18).
 struct HelpTests {
-    static let commands = ["run", "coordinator", "worker", "status", "advantages"]
+    static let commands = ["run", "coordinator", "worker", "status", "show", "serve", "advantages"]
 
     func help(_ arguments: [String]) throws -> String {
         let process = try ChildProcess(Fixtures.arborBinary, arguments + ["--help"])

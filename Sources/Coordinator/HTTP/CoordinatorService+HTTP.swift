@@ -29,7 +29,7 @@ extension CoordinatorService {
             address: address,
             source: .init(
                 status: { [self] in currentStatus },
-                isAlive: { [self] in isLoopAlive }),
+                isAlive: { [self] in isLoopAlive }, trees: treeSource.trees, text: treeSource.text),
             logger: httpLogger)
         let url = try await server.start()
         httpLogger.info("dashboard and metrics at \(url)")

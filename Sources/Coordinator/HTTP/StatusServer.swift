@@ -5,8 +5,10 @@ import NIOCore
 import Synchronization
 
 /// The coordinator's HTTP face: `/metrics` (Prometheus text exposition), `/api/status` (the
-/// status document as JSON), `/healthz` and the dashboard at `/`. Read-only; every answer is
-/// built from the latest published `JobStatus`, so serving never touches the transport thread.
+/// status document as JSON), `/healthz`, the dashboard at `/`, and the tree viewer at `/trees`
+/// over `/api/trees` (`StatusServer+Trees.swift`). Read-only; status answers are built from the
+/// latest published `JobStatus` and tree answers from the run directory's files, so serving
+/// never touches the transport thread.
 ///
 /// Thread-safe handle. The server runs on Hummingbird's event loops in a task of its own;
 /// `start()` returns once the listening socket is bound.
@@ -17,11 +19,20 @@ public final class StatusServer: Sendable {
         public var status: @Sendable () -> JobStatus?
         /// Whether the coordinator loop is alive (for `/healthz`).
         public var isAlive: @Sendable () -> Bool
+        /// The run directory's trees for `/api/trees`; nil answers 404 there.
+        public var trees: RunTrees?
+        /// Decodes token ids the trees carry without text (prompts, old runs); nil shows none.
+        public var text: TokenText?
 
-        /// Creates a source from the two readers.
-        public init(status: @escaping @Sendable () -> JobStatus?, isAlive: @escaping @Sendable () -> Bool) {
+        /// Creates a source from the two readers and, for the tree viewer, the run's trees.
+        public init(
+            status: @escaping @Sendable () -> JobStatus?, isAlive: @escaping @Sendable () -> Bool,
+            trees: RunTrees? = nil, text: TokenText? = nil
+        ) {
             self.status = status
             self.isAlive = isAlive
+            self.trees = trees
+            self.text = text
         }
     }
 
@@ -59,6 +70,7 @@ public final class StatusServer: Sendable {
         router.get("/") { _, _ -> Response in
             Self.text(DashboardPage.html, contentType: "text/html; charset=utf-8")
         }
+        Self.addTreeRoutes(to: router, source: source)
         let (bound, boundContinuation) = AsyncStream<Int?>.makeStream()
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
@@ -96,7 +108,7 @@ public final class StatusServer: Sendable {
         running?.cancel()
     }
 
-    private static func text(
+    static func text(
         _ body: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=utf-8"
     ) -> Response {
         var buffer = ByteBuffer()

@@ -11,6 +11,8 @@ public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConverti
         case invalidBatch
         /// A rollout tree that breaks the tree JSON contract (missing root, cycle, outcome off a leaf…).
         case invalidTree
+        /// A batch or task the run directory does not hold (the tree viewer, `arbor show`).
+        case notFound
     }
 
     /// The kind of problem.

@@ -32,6 +32,9 @@ public final class CoordinatorService: Sendable {
         /// Seconds the HTTP server keeps serving the final status after the job ends; `shutdown`
         /// cuts it short.
         public var httpLinger: Double = 0
+        /// Decodes the token ids of prompts (and of trees without text) for the tree viewer;
+        /// nil shows those without text.
+        public var treeText: TokenText?
 
         public init(config: JobConfig, runDirectory: URL, bind: String, control: String) {
             self.config = config
@@ -139,6 +142,13 @@ public final class CoordinatorService: Sendable {
         }
         published.withLock { $0 = final }
         liveness.withLock { $0.loopRunning = false }
+        // The final status stays with the run, so `arbor serve` can show a finished run's dashboard.
+        do {
+            try BatchWriter.writeAtomically(
+                final.json(pretty: true) + "\n", to: options.runDirectory.appendingPathComponent("status.json"))
+        } catch {
+            logger.warning("cannot keep the final status in the run directory: \(error)")
+        }
         if http != nil { await linger() }
         return final
     }
@@ -162,6 +172,10 @@ public final class CoordinatorService: Sendable {
     // MARK: HTTP accessors (the server itself: CoordinatorService+HTTP.swift)
 
     var httpOptions: (address: String?, linger: Double) { (options.http, options.httpLinger) }
+    /// The run directory's trees and their decoder, for the HTTP tree viewer.
+    var treeSource: (trees: RunTrees, text: TokenText?) {
+        (RunTrees(runDirectory: options.runDirectory, config: options.config), options.treeText)
+    }
     var httpLogger: Logger { logger }
     /// Thread-safe.
     public var isLoopAlive: Bool { liveness.withLock { $0.isAlive(now: Clock.now()) } }

@@ -7,6 +7,7 @@ enum OrderedJSON {
     case number(Double)
     case integer(Int)
     case unsigned(UInt64)
+    case bool(Bool)
     case null
 
     /// Compact JSON text. Doubles use Swift's shortest round-trip form; non-finite ones become null.
@@ -45,6 +46,8 @@ enum OrderedJSON {
             out.append(contentsOf: value.description.utf8)
         case .unsigned(let value):
             out.append(contentsOf: value.description.utf8)
+        case .bool(let value):
+            out.append(contentsOf: (value ? "true" : "false").utf8)
         case .null:
             out.append(contentsOf: "null".utf8)
         }

@@ -8,7 +8,9 @@ import Foundation
 /// leaves carry `outcome` ∈ {+1, 0, −1}. Training rows need the optional token fields too:
 /// `token_ids` (sampled tokens; the prompt's ids at the root), `logprobs` (one per sampled token),
 /// `context_ids` (tokens appended after the step that the model did not sample: tool responses),
-/// and `policy_version` (per tree or per node). Missing step fields default to format 1 and zero
+/// and `policy_version` (per tree or per node). What people read — `text`, `answer`, `calls`
+/// (name, arguments, ok, output, error) and `checks` (name, passed, detail) — is optional too
+/// and ignored by the signal (docs/trees.schema.json describes the viewer's form). Missing step fields default to format 1 and zero
 /// counts. Structure is checked by `TreeIndex`, not here.
 public struct RolloutTreeRecord: Codable, Sendable, Equatable {
     /// One node: the prompt (root) or one step (an assistant turn plus what followed it).
@@ -35,6 +37,14 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
         public var contextIDs: [Int]?
         /// Policy version the step was sampled with.
         public var policyVersion: UInt64?
+        /// The step's text as the worker decoded it (for people; the signal never reads it).
+        public var text: String?
+        /// Leaves only: the final answer the verifier judged.
+        public var answer: String?
+        /// The step's tool calls with arguments and results (for people; `toolCalls` counts them).
+        public var calls: [ToolCall]?
+        /// The step's format checks (for people; `format` is the fraction passed).
+        public var checks: [FormatCheck]?
 
         /// A node with the given fields; token data empty.
         public init(
@@ -60,6 +70,7 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             case logprobs
             case contextIDs = "context_ids"
             case policyVersion = "policy_version"
+            case text, answer, calls, checks
         }
 
         /// Reads a node; only `id` is required (and `parent`, which may be null).
@@ -76,6 +87,10 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             logprobs = try container.decodeIfPresent([Double].self, forKey: .logprobs)
             contextIDs = try container.decodeIfPresent([Int].self, forKey: .contextIDs)
             policyVersion = try container.decodeIfPresent(UInt64.self, forKey: .policyVersion)
+            text = try container.decodeIfPresent(String.self, forKey: .text)
+            answer = try container.decodeIfPresent(String.self, forKey: .answer)
+            calls = try container.decodeIfPresent([ToolCall].self, forKey: .calls)
+            checks = try container.decodeIfPresent([FormatCheck].self, forKey: .checks)
         }
 
         var json: OrderedJSON {
@@ -91,6 +106,10 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             if let logprobs { fields.append(("logprobs", .numbers(logprobs))) }
             if let contextIDs { fields.append(("context_ids", .integers(contextIDs))) }
             if let policyVersion { fields.append(("policy_version", .unsigned(policyVersion))) }
+            if let text { fields.append(("text", .string(text))) }
+            if let answer { fields.append(("answer", .string(answer))) }
+            if let calls { fields.append(("calls", .array(calls.map(\.json)))) }
+            if let checks { fields.append(("checks", .array(checks.map(\.json)))) }
             return .object(fields)
         }
 
@@ -110,6 +129,10 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
             try container.encodeIfPresent(logprobs, forKey: .logprobs)
             try container.encodeIfPresent(contextIDs, forKey: .contextIDs)
             try container.encodeIfPresent(policyVersion, forKey: .policyVersion)
+            try container.encodeIfPresent(text, forKey: .text)
+            try container.encodeIfPresent(answer, forKey: .answer)
+            try container.encodeIfPresent(calls, forKey: .calls)
+            try container.encodeIfPresent(checks, forKey: .checks)
         }
     }
 

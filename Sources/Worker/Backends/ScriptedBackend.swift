@@ -124,7 +124,15 @@ public struct ScriptedBackend: PolicyBackend {
     }
 
     /// Stand-in prompt ids: one id per UTF-8 byte of the prompt, at most 64.
+    /// The prompt's "tokens": its first 64 UTF-8 bytes, one id per byte.
     private func promptTokens(_ prompt: String) -> [UInt32] {
         Array(prompt.utf8.prefix(64)).map { UInt32($0) }
+    }
+
+    /// The text of ids this backend made from bytes (its prompts); nil for its steps' ids, which
+    /// are random draws from the vocabulary and stand for no text (steps carry `text` instead).
+    public static func byteText(_ ids: [Int]) -> String? {
+        guard ids.allSatisfy({ (0..<256).contains($0) }) else { return nil }
+        return String(decoding: ids.map { UInt8($0) }, as: UTF8.self)
     }
 }
