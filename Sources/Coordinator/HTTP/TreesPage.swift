@@ -80,13 +80,15 @@ function colour(v, scale) {
 }
 function box(node, tree, scale) {
   const value = node.trajectory ? node.trajectory.advantage : node.fork_advantage;
-  const cls = ["node", node.best_path ? "best" : "", node.worst_path ? "worst" : ""].join(" ");
+  // The root lies on every path; only steps are outlined.
+  const step = node.parent !== null;
+  const cls = ["node", step && node.best_path ? "best" : "", step && node.worst_path ? "worst" : ""].join(" ");
   let html = `<div class="${cls}" data-node-id="${node.id}" data-task="${esc(tree.task_id)}" style="background:${colour(value, scale)}">`;
   html += node.parent === null
     ? `<div class="h"><span>[${node.id}] prompt</span></div>`
     : `<div class="h"><span>[${node.id}]</span><span>R ${num(node.reward)} · F ${num(node.fork_advantage)}</span></div>`;
   if (node.text) html += `<div class="t">${esc(cut(node.text, node.parent === null ? 90 : 140))}</div>`;
-  for (const call of node.tool_calls) html += `<div class="tool">🔧 ${esc(call.name)} ${esc(cut(call.arguments, 40))} → ${esc(cut(call.ok ? call.output : "error: " + call.error, 40))}</div>`;
+  for (const call of node.tool_calls) html += `<div class="tool">tool ${esc(call.name)} ${esc(cut(call.arguments, 40))} → ${esc(cut(call.ok ? call.output : "error: " + call.error, 40))}</div>`;
   if (node.format_checks.length) html += `<div class="checks">${node.format_checks.map((c) => (c.passed ? "✓" : "✗") + esc(c.name)).join(" ")}</div>`;
   if (node.trajectory) {
     const outcome = node.outcome > 0 ? "correct" : node.outcome === 0 ? "abstained" : "wrong";
