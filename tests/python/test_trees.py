@@ -97,16 +97,22 @@ def check_page(base, document, tmp_path, name):
     assert int(panel.group(1)) == node["id"]
     assert html.unescape(panel.group(2)) == node["text"]
 
+    # The whole batch: each tree's strongest advantage gets the full tint (green above zero, red below).
     shot = tmp_path / f"{name}.png"
-    result = headless(browser, "--virtual-time-budget=5000", "--window-size=1400,1000", f"--screenshot={shot}", url)
+    result = headless(browser, "--virtual-time-budget=5000", "--window-size=1400,1400", f"--screenshot={shot}",
+                      base + "/trees?batch=1")
     assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
     image = PIL.open(shot).convert("RGB")
     colors = image.getcolors(maxcolors=1 << 20) or []
     assert len(colors) > 50, f"screenshot looks blank: {len(colors)} colours"
     raw = image.tobytes()
-    green = sum(1 for r, g, b in zip(raw[0::3], raw[1::3], raw[2::3]) if g > r + 25 and g > b + 15)
-    red = sum(1 for r, g, b in zip(raw[0::3], raw[1::3], raw[2::3]) if r > g + 40 and r > b + 40)
-    assert green > 200 and red > 200, f"boxes are not coloured by advantage ({green} green, {red} red pixels)"
+    pixels = list(zip(raw[0::3], raw[1::3], raw[2::3]))
+    first = document["trees"][0]["nodes"]
+    values = [n["trajectory"]["advantage"] if n["trajectory"] else n["fork_advantage"] for n in first if n["parent"] is not None]
+    if max(values) > 1e-9:
+        assert sum(1 for r, g, b in pixels if g > r + 40 and g > b + 20) > 500, "no green box for a positive advantage"
+    if min(values) < -1e-9:
+        assert sum(1 for r, g, b in pixels if r > g + 60 and r > b + 60) > 500, "no red box for a negative advantage"
     return shot
 
 
@@ -119,8 +125,8 @@ def check_show(binary, run_dir, tree):
     assert sorted(printed) == sorted(node["id"] for node in tree["nodes"]), result.stdout
     for node in tree["nodes"]:
         if node["parent"] is not None:
-            assert re.search(rf"\[{node['id']}\]\s+R {node['reward']:+.3f}\s+F {node['fork_advantage']:+.3f}",
-                             result.stdout), result.stdout
+            signal = re.escape(f"R {node['reward']:+.3f}") + r"\s+" + re.escape(f"F {node['fork_advantage']:+.3f}")
+            assert re.search(rf"\[{node['id']}\]\s+{signal}", result.stdout), result.stdout
     return result.stdout
 
 
