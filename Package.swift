@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Arbor: a distributed rollout system for RL of tool-using language models.
-// The target graph mirrors DESIGN.md's layout; dependencies point one way, down the layers:
+// The target graph mirrors docs/architecture.md's module map; dependencies point one way, down the layers:
 //   CZMQ / COpenBLAS (module maps) → ArborProtocol, Kernels → Worker, Coordinator → arbor (CLI)
 import PackageDescription
 

@@ -45,7 +45,7 @@ td.num, th.num { text-align:right; }
 </style>
 </head>
 <body data-rendered-series="0" data-updates="0">
-<header><h1 id="name">arbor</h1><span id="phase" class="phase">connecting</span><span class="meta" id="meta"></span></header>
+<header><h1 id="name">arbor</h1><span id="phase" class="phase">connecting</span><a href="trees" style="color:#b8bfcc">trees</a><span class="meta" id="meta"></span></header>
 <main>
   <section class="card wide">
     <div class="kpis" id="kpis"></div>

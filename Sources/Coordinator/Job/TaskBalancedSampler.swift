@@ -14,7 +14,7 @@ public struct TaskPick: Sendable, Hashable, Codable {
     }
 }
 
-/// DESIGN.md's task-balanced sampler: each batch holds a fixed share per task type (equal, or by
+/// The task-balanced sampler (docs/job-file.md, `batch:`): each batch holds a fixed share per task type (equal, or by
 /// `batch.weights`), and each type's tasks are drawn from a seeded shuffle of its index list that
 /// is reshuffled when exhausted, so every task is drawn once per pass (epoch) over its set.
 ///

@@ -5,7 +5,7 @@ import Logging
 /// Scores complete batches and writes their files, on a serial queue of its own so the transport
 /// thread never waits on the disk.
 ///
-/// For batch N it writes `trees/batch-N.jsonl` (the trees in DESIGN.md's JSON form, so the
+/// For batch N it writes `trees/batch-N.jsonl` (the trees in the tree JSON form of docs/learning-signal.md, so the
 /// signal can be recomputed offline) and then `batches/batch-N.jsonl` (the training rows). Each
 /// file is written aside and renamed into place, so it appears whole and exactly once. AEPO's
 /// state is carried from batch to batch in order. Thread-safe.

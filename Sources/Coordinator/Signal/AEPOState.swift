@@ -2,7 +2,7 @@ import ArborProtocol
 
 /// AEPO's state carried from batch to batch: whether negative-advantage masking is on.
 ///
-/// Hysteresis (DESIGN.md): masking turns on when the batch entropy H > `high`, off when
+/// Hysteresis (docs/learning-signal.md): masking turns on when the batch entropy H > `high`, off when
 /// H < `low`, and otherwise keeps its state. Save it with the coordinator's durable state.
 public struct AEPOState: Codable, Sendable, Equatable {
     /// Whether trajectories with A_k < 0 get weight 0.

@@ -1,6 +1,6 @@
 import ArborProtocol
 
-/// DESIGN.md's fork-relative advantage: for a step s whose parent has ≥ 2 children C,
+/// The fork-relative advantage (docs/learning-signal.md): for a step s whose parent has ≥ 2 children C,
 /// `F(s) = R(s) − mean_{c∈C} R(c)`, optionally divided by the children's (unbiased) std + 1e-6;
 /// 0 for an only child. The first steps are the root's children, so the root counts as a fork.
 enum ForkAdvantage {

@@ -15,7 +15,7 @@ public struct BatchSignal: Sendable {
 }
 
 /// Rewards → advantages → AEPO decision → training rows for a batch of rollout trees
-/// (DESIGN.md "Learning signal"; each formula lives in the type named after it).
+/// (docs/learning-signal.md; each formula lives in the type named after it).
 ///
 /// The same code serves the coordinator (per finished batch) and `arbor advantages`.
 /// Pure and thread-safe: no I/O, no shared state; AEPO's state is passed in and returned.

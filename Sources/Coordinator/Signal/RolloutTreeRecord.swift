@@ -1,6 +1,6 @@
 import Foundation
 
-/// A rollout tree in DESIGN.md's tree JSON form: what `run_dir/trees/` holds and what
+/// A rollout tree in the tree JSON form (docs/learning-signal.md): what `run_dir/trees/` holds and what
 /// `arbor advantages` reads, one tree per line.
 ///
 /// `{"task_id", "task_type", "nodes": [{"id", "parent", "format", "tool_calls", "model_tokens",
@@ -183,7 +183,7 @@ public struct RolloutTreeRecord: Codable, Sendable, Equatable {
         return trees
     }
 
-    /// One JSON line of the tree (no trailing newline), keys in DESIGN.md's order: what
+    /// One JSON line of the tree (no trailing newline), keys in the documented order: what
     /// `run_dir/trees/` holds and `readJSONL` reads back.
     public func jsonLine() -> String {
         var fields: [(String, OrderedJSON)] = [("task_id", .string(taskID)), ("task_type", .string(taskType))]

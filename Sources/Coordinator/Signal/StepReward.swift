@@ -1,7 +1,7 @@
 import ArborProtocol
 import Foundation
 
-/// DESIGN.md's step reward:
+/// The step reward (docs/learning-signal.md):
 /// `R(s) = G_{k∈m(s)}[γ^(T_k − t(s)) · outcome_k] + λ·(format(s) − ½)·γ^T_max`,
 /// G = mean or max over the leaves under s. A step shared by several trajectories thus gets one
 /// reward; siblings differ by what lies below them and by their own format.

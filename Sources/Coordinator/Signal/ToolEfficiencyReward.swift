@@ -1,6 +1,6 @@
 import Foundation
 
-/// OTC's tool-efficiency factor (DESIGN.md "Trajectory reward"), which scales the reward of a
+/// OTC's tool-efficiency factor (docs/learning-signal.md, "Trajectory reward"), which scales the reward of a
 /// correct trajectory by how close its tool-call count m is to the group's fewest among correct
 /// trajectories, n; c = T_max.
 ///

@@ -1,4 +1,4 @@
-/// One training row (DESIGN.md "Run directory"): a trajectory's token sequence as the model saw
+/// One training row (docs/architecture.md, "Run directory"): a trajectory's token sequence as the model saw
 /// it, with per-token loss mask, log-probs and advantages.
 ///
 /// Layout: the prompt's ids (root `token_ids`, then its `context_ids`), then for each step on the

@@ -1,6 +1,6 @@
 import ArborProtocol
 
-/// DESIGN.md's trajectory-relative advantage `A_k = (r_k − mean_group r) / (σ + 1e-6)`: σ is the
+/// The trajectory-relative advantage (docs/learning-signal.md) `A_k = (r_k − mean_group r) / (σ + 1e-6)`: σ is the
 /// unbiased std of the rewards of every trajectory of the same task type in the batch
 /// (`task_batch`), of the tree's own trajectories (`group`), or `σ + 1e-6 := 1` (`none`).
 enum TrajectoryAdvantage {

@@ -416,7 +416,7 @@ public nonisolated struct Arbor_V1_RolloutSpec: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// n, f and T_max of DESIGN.md's tree rollout.
+  /// n, f and T_max of the tree rollout (docs/learning-signal.md).
   public var trajectories: UInt32 = 0
 
   public var branching: UInt32 = 0

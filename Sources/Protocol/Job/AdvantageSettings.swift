@@ -1,4 +1,4 @@
-/// The `advantage:` section of job.yaml (fixed names, DESIGN.md "Learning signal").
+/// The `advantage:` section of job.yaml (fixed names, docs/learning-signal.md).
 public struct AdvantageSettings: Codable, Sendable, Equatable {
     /// Which trajectories share the σ of the trajectory-relative advantage.
     public enum Normalize: String, Codable, Sendable, CaseIterable {

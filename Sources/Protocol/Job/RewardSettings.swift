@@ -1,4 +1,4 @@
-/// The `reward:` section of job.yaml (fixed names, DESIGN.md "Learning signal").
+/// The `reward:` section of job.yaml (fixed names, docs/learning-signal.md).
 public struct RewardSettings: Codable, Sendable, Equatable {
     /// G of the step reward: how a step's leaves' discounted outcomes combine.
     public enum Aggregate: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-/// The `tree:` section of job.yaml: the shape of a PORTool rollout tree (fixed names, DESIGN.md).
+/// The `tree:` section of job.yaml: the shape of a PORTool rollout tree (fixed names, docs/learning-signal.md).
 public struct TreeSettings: Codable, Sendable, Equatable {
     /// n: trajectories (leaves) per task.
     public var trajectories: Int = 8

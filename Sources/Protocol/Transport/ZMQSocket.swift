@@ -130,7 +130,7 @@ public final class ZMQSocket {
     // MARK: Endpoints
 
     /// Binds and returns the endpoint actually bound. Port 0 (`tcp://127.0.0.1:0`) picks a free
-    /// port, as DESIGN.md's CLI promises; the returned endpoint names it. Owning thread only.
+    /// port, as the CLI's endpoint options promise; the returned endpoint names it. Owning thread only.
     @discardableResult
     public func bind(_ endpoint: String) throws -> String {
         checkOwner()

@@ -1,4 +1,4 @@
-/// Which candidate steps a PORTool tree keeps at each round (DESIGN.md "Tree rollout").
+/// Which candidate steps a PORTool tree keeps at each round (docs/learning-signal.md, "Tree rollout").
 ///
 /// Step 1 samples `n` first steps. At each later round the finished trajectories (`n_c`) are set
 /// aside, every unfinished trajectory proposes up to `f` candidates from its shared prefix, and

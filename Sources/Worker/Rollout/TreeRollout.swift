@@ -10,7 +10,7 @@ enum TreeEffect {
     case verify(node: Int, text: String)
 }
 
-/// One PORTool tree being grown (DESIGN.md "Tree rollout"), whatever generates its steps: the
+/// One PORTool tree being grown (docs/learning-signal.md, "Tree rollout"), whatever generates its steps: the
 /// builtin engine (`EngineBranches`) or a remote server (`TokenBranches`). Loop thread only.
 ///
 /// Rounds: round 1 decodes `n` first steps from the prompt. A kept step that calls tools (at

@@ -2,7 +2,7 @@ import ArborProtocol
 import Foundation
 
 /// Scores a trajectory's final step against its task: +1 correct, 0 abstained, −1 wrong or no
-/// answer (DESIGN.md "Learning signal": a leaf's `outcome`).
+/// answer (docs/learning-signal.md: a leaf's `outcome`).
 ///
 /// The answer is extracted with `FinalAnswer.extract` (last `<answer>…</answer>`, else the last
 /// number for numeric tasks, else the last line). Then, by the task's `verifier`:

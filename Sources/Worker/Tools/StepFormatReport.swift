@@ -1,6 +1,6 @@
 /// The format checks of one step, from which the step's `format` score is computed.
 ///
-/// DESIGN.md: `format` ∈ [0,1] is the fraction of the step's format checks passed (well-formed
+/// docs/learning-signal.md: `format` ∈ [0,1] is the fraction of the step's format checks passed (well-formed
 /// tags, JSON parses, tool known, arguments valid for its schema, tool ran without error). Here a
 /// step has one `tags` check, then for each call entry the four checks in order; once one fails,
 /// the later checks of that call cannot pass and are recorded as failed ("not reached"), so a

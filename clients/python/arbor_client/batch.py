@@ -17,7 +17,7 @@ TOKEN_KEYS = ("ids", "mask", "logprobs", "advantages")
 class Batch:
     """One training batch served by the coordinator (`TrainingBatch` on the wire).
 
-    Rows follow DESIGN.md "Run directory": one row per trajectory, `ids` exactly the tokens the
+    Rows follow docs/architecture.md, "Run directory": one row per trajectory, `ids` exactly the tokens the
     model conditioned on, `mask` 1 on sampled tokens, `logprobs` the sampling log-prob of each
     token (0 where mask is 0), `advantages` per token, `weight` per row.
 

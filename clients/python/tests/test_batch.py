@@ -1,4 +1,4 @@
-"""Batch: JSON training rows (DESIGN.md "Run directory") to right-padded numpy arrays."""
+"""Batch: JSON training rows (docs/architecture.md, "Run directory") to right-padded numpy arrays."""
 
 import json
 
