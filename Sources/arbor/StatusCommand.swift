@@ -11,7 +11,7 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Asks the coordinator over its control socket, or over HTTP with --url (the address \
             given to `--http`; it also answers while the coordinator lingers after the job). \
-            --json prints the documented status document (see the README and \
+            --json prints the documented status document (see docs/status-and-metrics.md and \
             docs/status.schema.json) for scripts; --watch refreshes every --interval seconds.
 
             Examples:

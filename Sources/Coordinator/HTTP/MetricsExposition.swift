@@ -5,7 +5,7 @@ import Foundation
 /// Rendered straight from the status snapshot rather than through a metrics registry, so every
 /// scrape is one consistent moment of the job and the series cannot drift from `arbor status`.
 /// Names follow Prometheus conventions: an `arbor_` prefix, base units in the name (`_seconds`),
-/// `_total` on counters. The series are listed in the README ("Metrics").
+/// `_total` on counters. The series are listed in docs/status-and-metrics.md ("Metrics").
 public struct MetricsExposition {
     /// The `Content-Type` of the text format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The coordinator's state at one moment: what `arbor status --json`, `/api/status` and the
-/// control socket's `StatusReply` carry. Field names are the documented JSON schema (README,
-/// "Reading the status").
+/// control socket's `StatusReply` carry. Field names are the documented JSON schema
+/// (docs/status-and-metrics.md, "The status document"; docs/status.schema.json).
 public struct JobStatus: Codable, Sendable, Equatable {
     public var job: Job
     public var queue: Queue

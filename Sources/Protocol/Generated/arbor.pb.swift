@@ -687,7 +687,7 @@ public nonisolated struct Arbor_V1_StatusQuery: Sendable {
   public init() {}
 }
 
-/// The coordinator's state as the JSON document described in the README ("arbor status
+/// The coordinator's state as the JSON document described in docs/status-and-metrics.md ("arbor status
 /// --json"); JSON so that dashboards and scripts read it without generated code.
 public nonisolated struct Arbor_V1_StatusReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the

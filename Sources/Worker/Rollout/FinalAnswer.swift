@@ -2,7 +2,7 @@ import Foundation
 
 /// The final answer of a trajectory, taken from the text of its last step.
 ///
-/// The rule, in order (documented in README "Verifiers" terms, and what the verifiers score):
+/// The rule, in order (what the verifiers of docs/job-file.md's task sets score):
 /// 1. the content of the **last** closed `<answer>…</answer>` pair, trimmed (it may be empty:
 ///    an explicit empty answer is an abstention);
 /// 2. otherwise, for `numeric` tasks, the last number in the step's visible text (outside
