@@ -11,7 +11,8 @@ struct Arbor: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, ShowCommand.self,
-            ServeCommand.self, AdvantagesCommand.self, ToolCommand.self, ModelCommand.self, BenchCommand.self, KeygenCommand.self,
+            ServeCommand.self, AdvantagesCommand.self, ToolCommand.self, ModelCommand.self, BenchCommand.self,
+            KeygenCommand.self,
         ]
     )
 }

@@ -19,7 +19,8 @@ struct TreePrinter {
         lines.append(
             bold("batch \(batch) · task \(tree.taskID) (\(tree.taskType))")
                 + (tree.policyVersion.map { " · policy v\($0)" } ?? "")
-                + " · best leaf \(tree.bestLeaf) (A \(signed(best))) · worst leaf \(tree.worstLeaf) (A \(signed(worst)))")
+                + " · best leaf \(tree.bestLeaf) (A \(signed(best)))"
+                + " · worst leaf \(tree.worstLeaf) (A \(signed(worst)))")
         var children: [Int: [TreeView.Node]] = [:]
         for node in tree.nodes { if let parent = node.parent { children[parent, default: []].append(node) } }
         guard let root = tree.nodes.first(where: { $0.parent == nil }) else { return lines.joined(separator: "\n") }
@@ -59,7 +60,8 @@ struct TreePrinter {
         var lines: [String] = []
         if !node.text.isEmpty { lines.append("text: " + cut(node.text)) }
         for call in node.toolCalls {
-            lines.append("tool \(call.name) \(cut(call.arguments)) → " + (call.ok ? cut(call.output) : "error: " + cut(call.error)))
+            let answer = call.ok ? cut(call.output) : "error: " + cut(call.error)
+            lines.append("tool \(call.name) \(cut(call.arguments)) → " + answer)
         }
         if node.toolCalls.isEmpty, let result = node.toolResult { lines.append("after: " + cut(result)) }
         if let answer = node.answer, !answer.isEmpty { lines.append("answer: " + cut(answer)) }

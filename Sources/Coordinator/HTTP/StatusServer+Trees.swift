@@ -19,7 +19,8 @@ extension StatusServer {
             var batch: Int?
             if let raw = query["batch"].map(String.init), !raw.isEmpty {
                 guard let value = Int(raw), value >= 0 else {
-                    return error("batch=\(raw) is not a batch number; write it like /api/trees?batch=1", status: .badRequest)
+                    return error(
+                        "batch=\(raw) is not a batch number; write it like /api/trees?batch=1", status: .badRequest)
                 }
                 batch = value
             }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A rollout tree in the tree JSON form (docs/learning-signal.md): what `run_dir/trees/` holds and what
-/// `arbor advantages` reads, one tree per line.
+/// A rollout tree in the tree JSON form (docs/learning-signal.md): what `run_dir/trees/` holds
+/// and what `arbor advantages` reads, one tree per line.
 ///
 /// `{"task_id", "task_type", "nodes": [{"id", "parent", "format", "tool_calls", "model_tokens",
 /// "entropy_sum", "outcome"?}]}`. Node 0 (parent null) is the prompt; every other node is a step;
@@ -10,8 +10,8 @@ import Foundation
 /// `context_ids` (tokens appended after the step that the model did not sample: tool responses),
 /// and `policy_version` (per tree or per node). What people read — `text`, `answer`, `calls`
 /// (name, arguments, ok, output, error) and `checks` (name, passed, detail) — is optional too
-/// and ignored by the signal (docs/trees.schema.json describes the viewer's form). Missing step fields default to format 1 and zero
-/// counts. Structure is checked by `TreeIndex`, not here.
+/// and ignored by the signal (docs/trees.schema.json describes the viewer's form). Missing step
+/// fields default to format 1 and zero counts. Structure is checked by `TreeIndex`, not here.
 public struct RolloutTreeRecord: Codable, Sendable, Equatable {
     /// One node: the prompt (root) or one step (an assistant turn plus what followed it).
     public struct Node: Codable, Sendable, Equatable {

@@ -98,9 +98,10 @@ public struct TreeView: Sendable {
         let index = try TreeIndex(record)
         let records = record.nodes
         let steps = Dictionary(signal.nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let trajectories = Dictionary(signal.trajectories.map { ($0.leaf, $0) }, uniquingKeysWith: { first, _ in first })
         let leaves = signal.trajectories
-        let best = leaves.max { $0.advantage < $1.advantage }.flatMap { top in leaves.first { $0.advantage == top.advantage } }
+        let trajectories = Dictionary(leaves.map { ($0.leaf, $0) }, uniquingKeysWith: { first, _ in first })
+        // max(by:) and min(by:) keep the first of equal elements: ties go to the first leaf in node order.
+        let best = leaves.max { $0.advantage < $1.advantage }
         let worst = leaves.min { $0.advantage < $1.advantage }
         let position = Dictionary(records.indices.map { (records[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
         func pathIDs(to leaf: Int?) -> Set<Int> {
