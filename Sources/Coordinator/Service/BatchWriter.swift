@@ -50,6 +50,18 @@ final class BatchWriter: @unchecked Sendable {
         }
     }
 
+    /// Reads the training rows of written batch `index`; `done` runs on the writer's queue, after
+    /// every batch submitted before (so a batch just written is read whole).
+    func readRows(
+        of index: Int, done: @escaping @Sendable (Result<[Substring], CoordinatorError>) -> Void
+    ) {
+        queue.async { [runDirectory] in
+            done(Result { try Self.rows(of: index, in: runDirectory) }.mapError { error in
+                error as? CoordinatorError ?? CoordinatorError(.io, "cannot read batch \(index)", cause: "\(error)")
+            })
+        }
+    }
+
     /// Waits for every submitted batch to be written.
     func finish() {
         queue.sync {}

@@ -3,7 +3,7 @@ import ArborProtocol
 /// Replies that promise durability, held until the store has committed what they promise: a
 /// worker's result acknowledgement (the worker then forgets the result), a trainer's batch
 /// acknowledgement echo (the batch is never served again) and a trainer's `PolicyPublished`
-/// (the policy survives a restart). Owned by the coordinator's transport thread.
+/// (the policy survives a restart). Owned by `CoordinatorSession`.
 struct DurableReplies {
     /// Routing ids of workers whose results wait for their commit, by request id.
     private var resultAcks: [String: Frame] = [:]
@@ -24,24 +24,26 @@ struct DurableReplies {
         policyReplies[version] = (trainer, reply)
     }
 
-    /// Sends every reply that `committed` makes true.
-    mutating func deliver(_ committed: StoreWriter.Committed, workers: BufferedSocket, control: BufferedSocket) {
+    /// The replies that `committed` makes true, to send now.
+    mutating func deliver(_ committed: StoreWriter.Committed) -> [CoordinatorSession.Action] {
+        var replies: [CoordinatorSession.Action] = []
         for id in committed.resultIDs {
             guard let identity = resultAcks.removeValue(forKey: id) else { continue }
             var ack = Arbor_V1_ResultAck()
             ack.requestID = id
-            workers.send([identity, Wire.encode(.resultAck(ack))])
+            replies.append(.sendToWorker(identity, .resultAck(ack)))
         }
         for batch in committed.ackedBatches {
             var echo = Arbor_V1_BatchAck()
             echo.batchIndex = UInt64(batch)
             for identity in batchAckEchoes.removeValue(forKey: batch) ?? [] {
-                control.send([identity, Wire.encode(.batchAck(echo))])
+                replies.append(.reply(to: identity, .batchAck(echo)))
             }
         }
         for version in committed.policyVersions {
             guard let waiting = policyReplies.removeValue(forKey: version) else { continue }
-            control.send([waiting.identity, Wire.encode(waiting.reply)])
+            replies.append(.reply(to: waiting.identity, waiting.reply))
         }
+        return replies
     }
 }

@@ -10,9 +10,10 @@ import ArborProtocol
 /// that a re-offered batch goes before newer ones. When the job is over and every batch is
 /// acknowledged, waiting pulls are answered with `end_of_job`.
 ///
-/// No sockets, no files, no clock: `CoordinatorService` feeds it messages, written batches and
-/// the monotonic time, gives it a way to read a batch's rows, and carries out the actions. Owned
-/// by the coordinator's transport thread.
+/// No sockets, no files, no clock: `CoordinatorSession` feeds it messages, written batches and
+/// the monotonic time, and carries out the actions. A batch's rows are read off the transport
+/// thread: the stream asks for them (`readRows`) and serves the first waiting pull once they
+/// arrive (`rowsRead`). Owned by the coordinator's transport thread.
 public struct TrainerStream {
     /// What the stream asks its service to do.
     public enum Action: Equatable {
@@ -21,6 +22,9 @@ public struct TrainerStream {
         /// Record that a batch is acknowledged (it is never served again, also after a restart),
         /// then echo the acknowledgement to the trainer behind the routing id.
         case persistAck(batch: Int, echoTo: Frame)
+        /// Read the training rows of written batch `batch` (off the transport thread), then feed
+        /// them back with `rowsRead`.
+        case readRows(batch: Int)
         /// A line for the log.
         case log(CoordinatorCore.LogLevel, String)
     }
@@ -47,9 +51,6 @@ public struct TrainerStream {
         public var staleRowsDropped = 0
     }
 
-    /// Reads the training rows (JSON lines) of a written batch.
-    public typealias RowReader = (Int) throws -> [Substring]
-
     public let settings: Settings
     public private(set) var counters = Counters()
     /// The policy version rows are judged against.
@@ -75,14 +76,15 @@ public struct TrainerStream {
     private var waiting: [(identity: Frame, minPolicyVersion: UInt64)] = []
     /// Stale rows dropped by the latest serving of each batch (a re-served batch counts once).
     private var droppedByBatch: [Int: Int] = [:]
-    private let readRows: RowReader
+    /// The batch whose rows are being read for the first waiting pull; one read at a time keeps
+    /// batches going out in order.
+    public private(set) var reading: Int?
 
     /// `acked` and `policyVersion` come from the run store on a resumed job.
-    public init(settings: Settings, policyVersion: UInt64 = 0, acked: Set<Int> = [], readRows: @escaping RowReader) {
+    public init(settings: Settings, policyVersion: UInt64 = 0, acked: Set<Int> = []) {
         self.settings = settings
         self.policyVersion = policyVersion
         self.acked = acked
-        self.readRows = readRows
         isAttached = settings.required || !acked.isEmpty
     }
 
@@ -169,11 +171,35 @@ public struct TrainerStream {
         return actions + serveWaiting(now: now)
     }
 
+    /// The rows of batch `index` were read (or could not be): serve them to the first waiting
+    /// pull, if that batch is still the one to serve.
+    public mutating func rowsRead(_ index: Int, _ rows: Result<[Substring], CoordinatorError>, now: Double)
+        -> [Action]
+    {
+        guard reading == index else { return [] }
+        reading = nil
+        // While the rows were read the batch may have been acknowledged, or an eval started.
+        guard !heldForEval, let pull = waiting.first, nextBatch() == index else { return serveWaiting(now: now) }
+        switch rows {
+        case .success(let lines):
+            return serve(index, lines: lines, to: pull, now: now) + serveWaiting(now: now)
+        case .failure(let error):
+            // Not the trainer's fault, but it cannot go on without this batch: say so, and leave
+            // the batch unleased for the next pull once the file is back.
+            waiting.removeFirst()
+            return [
+                .reply(to: pull.identity, Wire.error(.internal, "batch \(index) cannot be served: \(error)")),
+                .log(.error, "batch \(index) cannot be served: \(error)"),
+            ] + serveWaiting(now: now)
+        }
+    }
+
     // MARK: Serving
 
-    /// Answers waiting pulls, oldest first, while batches are available.
+    /// Answers waiting pulls, oldest first, while batches are available; the first pull that
+    /// gets a batch waits for its rows to be read.
     private mutating func serveWaiting(now: Double) -> [Action] {
-        guard !heldForEval else { return [] }
+        guard !heldForEval, reading == nil else { return [] }
         var actions: [Action] = []
         while let pull = waiting.first {
             guard let index = nextBatch() else {
@@ -188,7 +214,9 @@ public struct TrainerStream {
                 }
                 break
             }
-            actions += serve(index, to: pull, now: now)
+            reading = index
+            actions.append(.readRows(batch: index))
+            break
         }
         return actions
     }
@@ -202,19 +230,10 @@ public struct TrainerStream {
     /// Serves batch `index` to the first waiting pull, without the rows that are too old. A
     /// batch whose rows are all stale goes out empty (its `stale_rows_dropped` says why), so the
     /// trainer sees every batch index and acknowledges it like any other.
-    private mutating func serve(_ index: Int, to pull: (identity: Frame, minPolicyVersion: UInt64), now: Double) -> [Action] {
+    private mutating func serve(
+        _ index: Int, lines: [Substring], to pull: (identity: Frame, minPolicyVersion: UInt64), now: Double
+    ) -> [Action] {
         waiting.removeFirst()
-        let lines: [Substring]
-        do {
-            lines = try readRows(index)
-        } catch {
-            // Not the trainer's fault, but it cannot go on without this batch: say so, and leave
-            // the batch unleased for the next pull once the file is back.
-            return [
-                .reply(to: pull.identity, Wire.error(.internal, "batch \(index) cannot be served: \(error)")),
-                .log(.error, "batch \(index) cannot be served: \(error)"),
-            ]
-        }
         let bound = policyVersion >= settings.maxStaleness ? policyVersion - settings.maxStaleness : 0
         let oldest = max(pull.minPolicyVersion, bound)
         let fresh = lines.filter { (TrainingRow.policyVersion(inJSONLine: $0) ?? 0) >= oldest }

@@ -21,13 +21,10 @@ struct TrainerStreamTests {
     }
 
     /// A stream over `batches` (index → rows), bound `maxStaleness`, leases of 10 s.
-    func makeStream(_ batches: [Int: [String]], maxStaleness: UInt64 = 0, required: Bool = false) -> TrainerStream {
-        TrainerStream(
-            settings: .init(maxStaleness: maxStaleness, leaseTimeout: 10, required: required),
-            readRows: { index in
-                guard let rows = batches[index] else { throw CoordinatorError(.io, "no batch \(index)") }
-                return rows.map { Substring($0) }
-            })
+    func makeStream(_ batches: [Int: [String]], maxStaleness: UInt64 = 0, required: Bool = false) -> StreamWithRows {
+        StreamWithRows(
+            stream: TrainerStream(settings: .init(maxStaleness: maxStaleness, leaseTimeout: 10, required: required)),
+            batches: batches)
     }
 
     func pull(_ minVersion: UInt64 = 0) -> Arbor_V1_BatchPull {
@@ -150,9 +147,10 @@ struct TrainerStreamTests {
     }
 
     @Test func aResumedStreamDoesNotServeAcknowledgedBatchesAgain() {
-        var stream = TrainerStream(
-            settings: .init(maxStaleness: 1, leaseTimeout: 10, required: false), policyVersion: 3, acked: [1, 2],
-            readRows: { _ in [Substring(Self.row(task: "t", version: 3))] })
+        var stream = StreamWithRows(
+            stream: TrainerStream(
+                settings: .init(maxStaleness: 1, leaseTimeout: 10, required: false), policyVersion: 3, acked: [1, 2]),
+            batches: [3: [Self.row(task: "t", version: 3)]])
         #expect(stream.isAttached, "a run a trainer already acknowledged batches of keeps its backpressure")
         _ = stream.batchWritten(3, now: 0)
         #expect(served(stream.pull(pull(), from: trainerA, now: 0)).first?.batch.batchIndex == 3)
