@@ -10,6 +10,13 @@ public struct EngineUtilization: Sendable, Equatable {
     public var stepRows: Int = 0
     /// Tokens sampled (kept or not).
     public var generatedTokens: Int = 0
+    /// Prompt and tool-response tokens run inside decode steps' forward passes.
+    public var prefillRows: Int = 0
+    /// Forward passes that ran such prefill beside decode rows: trees joining a running batch.
+    public var mixedPasses: Int = 0
+
+    /// Mean branches per batched decode step (0 before the first).
+    public var meanBatch: Double { steps > 0 ? Double(stepRows) / Double(steps) : 0 }
 
     /// Share of in-flight time the engine spent computing, in [0, 1]: the rest is waiting for
     /// tools and scheduling.
