@@ -61,8 +61,7 @@ final class EngineDecoder: StepGenerator {
             let after = engine.statistics
             counters.withLock {
                 $0.busySeconds += seconds
-                $0.steps += 1
-                $0.stepRows += rows.count
+                $0.countStep(rows: rows.count, trees: trees.count)
                 $0.generatedTokens += rows.count
                 $0.prefillRows += after.prefillRows - before.prefillRows
                 $0.mixedPasses += after.mixedPasses - before.mixedPasses
