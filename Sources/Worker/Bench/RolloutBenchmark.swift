@@ -38,9 +38,12 @@ public struct RolloutBenchmark: Sendable {
     public struct Run: Sendable, Codable, Equatable {
         /// Trees grown.
         public var trees: Int
+        /// Requests that failed (not counted in `trees`), and the first failure's message.
+        public var failedTrees = 0
+        public var firstFailure: String?
         /// Wall-clock seconds from the first request to the last result.
         public var wallSeconds: Double
-        /// Trees per second.
+        /// Trees grown per second (failed requests not counted).
         public var treesPerSecond: Double
         /// Tokens sampled (kept or not).
         public var generatedTokens: Int
@@ -61,7 +64,8 @@ public struct RolloutBenchmark: Sendable {
         public var nodes: Int
 
         enum CodingKeys: String, CodingKey {
-            case trees, wallSeconds = "wall_s", treesPerSecond = "trees_per_s"
+            case trees, failedTrees = "failed_trees", firstFailure = "first_failure"
+            case wallSeconds = "wall_s", treesPerSecond = "trees_per_s"
             case generatedTokens = "generated_tokens", tokensPerSecond = "tokens_per_s"
             case busyShare = "busy_share", meanBatch = "mean_batch", meanBatchCrowded = "mean_batch_crowded"
             case toolCalls = "tool_calls", toolErrors = "tool_errors", nodes
@@ -117,6 +121,7 @@ public struct RolloutBenchmark: Sendable {
                 label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(
                     format: " %6d %8.1f %8.3f %8.1f %8.0f%% %6.1f %6d", run.trees, run.wallSeconds,
                     run.treesPerSecond, run.tokensPerSecond, run.busyShare * 100, run.meanBatch, run.toolCalls)
+                    + (run.failedTrees > 0 ? "  (\(run.failedTrees) failed: \(run.firstFailure ?? ""))" : "")
             }
             var lines = [
                 "arbor bench rollout — \(shape)",
@@ -225,10 +230,14 @@ public struct RolloutBenchmark: Sendable {
         }
         group.wait()
         let wall = Date().timeIntervalSince(started)
-        let trees = try queue.results()
+        let (trees, failures) = queue.results()
+        guard !trees.isEmpty else {
+            throw failures.first ?? WorkerError(.backend, "the benchmark grew no trees")
+        }
         let (generated, busyShare, meanBatch) = figures()
         return Run(
-            trees: trees.count, wallSeconds: wall, treesPerSecond: Double(trees.count) / wall,
+            trees: trees.count, failedTrees: failures.count, firstFailure: failures.first.map { "\($0)" },
+            wallSeconds: wall, treesPerSecond: Double(trees.count) / wall,
             generatedTokens: generated, tokensPerSecond: Double(generated) / wall, busyShare: busyShare,
             meanBatch: meanBatch, meanBatchCrowded: nil,
             toolCalls: trees.reduce(0) { $0 + Int($1.stats.toolCalls) },
@@ -298,8 +307,16 @@ private final class RequestQueue: Sendable {
         finished.withLock { $0.append(result) }
     }
 
-    /// Every result, or the first failure.
-    func results() throws -> [RolloutResult] {
-        try finished.withLock { $0 }.map { try $0.get() }
+    /// The trees grown and the failures, in finishing order.
+    func results() -> (trees: [RolloutResult], failures: [WorkerError]) {
+        var trees: [RolloutResult] = []
+        var failures: [WorkerError] = []
+        for outcome in finished.withLock({ $0 }) {
+            switch outcome {
+            case .success(let tree): trees.append(tree)
+            case .failure(let error): failures.append(error)
+            }
+        }
+        return (trees, failures)
     }
 }
