@@ -42,5 +42,7 @@ struct ContinuousBatchingTests {
         #expect(after.mixedPasses - before.mixedPasses >= 1, "the late prompt ran in a pass of its own")
         #expect(after.prefillRows - before.prefillRows == promptTokens)
         #expect(after.stepRows - before.stepRows > after.steps - before.steps, "steps batched several branches")
+        // Read as soon as the last reply arrives: the in-flight period still open counts.
+        #expect(after.activeSeconds > 0 && after.busyShare > 0, "\(after)")
     }
 }
