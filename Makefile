@@ -10,7 +10,10 @@ SWIFT ?= swift
 # optimised code; -enable-testing lets tests see internal declarations).
 SWIFT_TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 RUN_DIR ?= runs/demo
-WORKERS ?= 2
+# Empty: arbor run's defaults (one engine worker on all cores, its slots sized to fill the
+# batch); e.g. `make demo WORKERS=2 SLOTS=1` for another layout.
+WORKERS ?=
+SLOTS ?=
 # make train: policy versions to publish (the warm start is version 1; each later version is one
 # RL step on one batch), its run directory, and one engine worker serving 32 trees at once (one
 # batched engine on the machine's cores beats several competing for them).
@@ -21,7 +24,8 @@ TRAIN_SLOTS ?= 32
 .PHONY: demo train train-run test deps model build trainer-deps test-deps swift-tests python-tests interop examples-check clean
 
 demo: deps model build
-	.build/release/arbor run --config examples/demo.yaml --workers $(WORKERS) --run-dir $(RUN_DIR) \
+	.build/release/arbor run --config examples/demo.yaml $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(SLOTS),--slots $(SLOTS)) --run-dir $(RUN_DIR) \
 		--bind tcp://127.0.0.1:0 --control tcp://127.0.0.1:0 --http 127.0.0.1:0
 
 # The warm start's conversations become token ids exactly as rollouts hold them; the job runs

@@ -3,16 +3,24 @@ import ArgumentParser
 import Coordinator
 import Foundation
 import Logging
+import Worker
 
 /// `arbor run`: a whole local cluster in one command.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a job on a local cluster: a coordinator, N worker processes and the job's trainer.",
+        abstract: "Run a job on a local cluster: a coordinator, worker processes and the job's trainer.",
         discussion: """
-            Starts the coordinator in this process and N `arbor worker` processes connected to it \
+            Starts the coordinator in this process and `arbor worker` processes connected to it \
             over ZeroMQ, shows a live progress line, prints a summary and exits 0 when the job is \
             complete. Ctrl-C drains the workers and stops; no process is left behind.
+
+            On the builtin backend the default is one worker for the machine, its engine on all \
+            cores, serving enough requests at once to keep its batched decode full: 16 live \
+            branches per core over the job's tree.trajectories (the demo: 2 cores, 4 trajectories, \
+            8 requests). Several workers on one machine would compete for the same cores with \
+            smaller batches each. Other backends default to 2 workers × 1 slot. --workers and \
+            --slots override.
 
             With `trainer.command` in the job (or --trainer) the trainer starts once the \
             coordinator listens, in the job file's directory, with ARBOR_CONTROL, ARBOR_RUN_DIR, \
@@ -24,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
             workers get an ephemeral key pair, admitted beside any --authorized-keys.
 
             Example:
-              arbor run --config examples/demo.yaml --workers 2 --run-dir runs/demo
+              arbor run --config examples/demo.yaml --run-dir runs/demo
               arbor run --config examples/train.yaml --run-dir runs/train \\
                 --trainer "python3 -m arbor_client.trainer"
             """)
@@ -32,11 +40,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The job file (job.yaml).")
     var config: String
 
-    @Option(help: "Number of worker processes.")
-    var workers = 2
+    @Option(help: "Number of worker processes (default: builtin 1, else 2).")
+    var workers: Int?
 
-    @Option(help: "Requests each worker serves at once.")
-    var slots = 1
+    @Option(help: "Requests each worker serves at once (default: builtin sized to fill the engine's batch, else 1).")
+    var slots: Int?
 
     @Option(help: "Run directory for the job's state, batches and trees.")
     var runDir: String
@@ -58,8 +66,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if slots < 1 { throw ValidationError("--slots must be at least 1") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
         if let batches, batches < 1 { throw ValidationError("--batches must be at least 1") }
         if let trainer, trainer.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--trainer must be a command line, e.g. --trainer \"python3 train.py\"")
@@ -85,6 +93,10 @@ struct RunCommand: AsyncParsableCommand {
             // The job's model (its path resolved against the job file), not the worker's default.
             workerArguments += ["--model", model]
         }
+        let layout = WorkerLayout(
+            backend: workerBackend, trajectories: job.tree.trajectories, cores: BuiltinBackend.availableCores,
+            workers: workers, slots: slots)
+        if workerBackend == "builtin" { workerArguments += ["--threads", "\(layout.threadsPerWorker)"] }
         var localKeys: LocalWorkerKeys?
         defer { localKeys?.remove() }
         if let keys = try security.serverKeys() {
@@ -99,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
         options.treeText = TreeTextDecoder.forJob(job)
         let service = try CoordinatorService(options: options, logger: logger)
         let fleet = WorkerFleet(
-            executable: CommandLine.executablePath, backend: backend ?? job.model.backend.rawValue, slots: slots,
+            executable: CommandLine.executablePath, backend: workerBackend, slots: layout.slots,
             logLevel: logging.logLevel, logFormat: logging.logFormat, extraArguments: workerArguments)
         let trainerProcess = job.trainer.command.map(TrainerProcess.init(argv:))
         let environment = self.trainerEnvironment(job)
@@ -113,9 +125,10 @@ struct RunCommand: AsyncParsableCommand {
         let status: JobStatus
         do {
             status = try await service.run { endpoints in
-                logger.info("starting \(workers) worker(s) for \(endpoints.workers); status at \(endpoints.control)")
+                logger.info(
+                    "starting \(layout.workers) worker(s) × \(layout.slots) slot(s) for \(endpoints.workers); status at \(endpoints.control)")
                 if let http = endpoints.http { logger.info("http: \(http)") }
-                fleet.start(count: workers, endpoint: endpoints.workers)
+                fleet.start(count: layout.workers, endpoint: endpoints.workers)
                 guard let trainerProcess else { return }
                 do {
                     try trainerProcess.start(

@@ -21,7 +21,10 @@ struct WorkerCommand: AsyncParsableCommand {
             calls and a configurable latency, no model).
 
             The builtin backend decodes the branches of all in-flight trees together on one engine \
-            thread, so --slots 2 to 4 keeps it busy while tool calls run. With CURVE (`arbor keygen`), \
+            thread, and a new tree's prompt or a tool response runs inside the running decode step, \
+            so more slots mean fuller batches: about 16 live branches per engine thread keep it in \
+            its efficient range (`arbor run` gives its builtin worker 16 × threads ÷ trajectories \
+            slots, e.g. 8 for the demo). With CURVE (`arbor keygen`), \
             pass the worker's secret key file and the coordinator's public key file; the worker's own \
             public key is derived from its secret.
 

@@ -1,15 +1,19 @@
 import ArborProtocol
 import Foundation
+import Logging
 import Synchronization
 
-/// `arbor bench rollout`: PORTool trees on the builtin backend with prefix sharing on and off, in
-/// the same run, on a job's tree shape, sampling and tasks (the demo job by default).
+/// `arbor bench rollout`: the same PORTool job grown by the builtin engine and by the `openai`
+/// backend against llama-cpp-python's server on the same GGUF, side by side (and optionally the
+/// builtin engine with prefix sharing off).
 ///
-/// For each setting a fresh backend loads the model, takes the job as a worker would
-/// (`configure`), and serves the same requests — the first `tasksPerType` tasks of every task
-/// set, same seeds — from `concurrency` backend threads at once, as a worker with that many slots
-/// does. Reported: trees/s, generated tokens/s (every sampled token, kept or not), and the share
-/// of in-flight wall time the engine thread spent computing (the rest: tools, scheduling, idle).
+/// Each backend takes the job as a worker would (`configure`) and serves the same requests — the
+/// first `tasksPerType` tasks of every task set (default: the job's `batch.tasks`), same seeds —
+/// from `concurrency` backend threads at once, as a worker with that many slots does (default:
+/// the slots `arbor run` gives a builtin worker). Reported per backend: trees/s, generated
+/// tokens/s (every sampled token, kept or not), the busy share (engine compute, or the server
+/// holding at least one request, over the in-flight wall time) and the mean live batch (rows per
+/// batched decode step; for the server, requests it decodes at once).
 public struct RolloutBenchmark: Sendable {
     /// What to run.
     public struct Settings: Sendable {
@@ -17,35 +21,42 @@ public struct RolloutBenchmark: Sendable {
         public var jobPath: String
         /// The GGUF model; nil = the job's `model.path`.
         public var modelPath: String?
-        /// Tasks taken from the start of each task set.
-        public var tasksPerType = 2
-        /// Requests in flight at once (the worker's slots).
-        public var concurrency = 4
-        /// Engine threads.
+        /// Tasks taken from the start of each task set; nil = the job's `batch.tasks`.
+        public var tasksPerType: Int?
+        /// Requests in flight at once (the worker's slots); nil = `BuiltinBackend.requestSlots`.
+        public var concurrency: Int?
+        /// Engine threads, and the server's.
         public var threads = 2
+        /// Trees in flight from which a step counts as "the job is busy" for `meanBatchCrowded`.
+        public var crowdedTrees = 8
 
         /// Settings for the job at `jobPath`.
         public init(jobPath: String) { self.jobPath = jobPath }
     }
 
-    /// The figures of one setting.
+    /// The figures of one backend.
     public struct Run: Sendable, Codable, Equatable {
-        /// Prefix sharing on or off.
-        public var prefixSharing: Bool
         /// Trees grown.
         public var trees: Int
+        /// Requests that failed (not counted in `trees`), and the first failure's message.
+        public var failedTrees = 0
+        public var firstFailure: String?
         /// Wall-clock seconds from the first request to the last result.
         public var wallSeconds: Double
-        /// Trees per second.
+        /// Trees grown per second (failed requests not counted).
         public var treesPerSecond: Double
         /// Tokens sampled (kept or not).
         public var generatedTokens: Int
         /// Generated tokens per second.
         public var tokensPerSecond: Double
-        /// Engine compute time / in-flight wall time.
-        public var engineBusyShare: Double
-        /// Mean branches per batched decode step.
-        public var meanBatchRows: Double
+        /// Engine compute time (builtin) or server-holding-a-request time (openai) / in-flight time.
+        public var busyShare: Double
+        /// Mean branches per batched decode step (builtin); mean requests the server decodes at
+        /// once (openai: requests outstanding, capped by the server's parallel slots).
+        public var meanBatch: Double
+        /// Mean branches per decode step over the steps run while at least `Settings.crowdedTrees`
+        /// trees were in flight (builtin only; nil for the server).
+        public var meanBatchCrowded: Double?
         /// Tool calls executed, and how many failed.
         public var toolCalls: Int
         public var toolErrors: Int
@@ -53,30 +64,48 @@ public struct RolloutBenchmark: Sendable {
         public var nodes: Int
 
         enum CodingKeys: String, CodingKey {
-            case prefixSharing = "prefix_sharing", trees
+            case trees, failedTrees = "failed_trees", firstFailure = "first_failure"
             case wallSeconds = "wall_s", treesPerSecond = "trees_per_s"
             case generatedTokens = "generated_tokens", tokensPerSecond = "tokens_per_s"
-            case engineBusyShare = "engine_busy_share", meanBatchRows = "mean_batch_rows"
+            case busyShare = "busy_share", meanBatch = "mean_batch", meanBatchCrowded = "mean_batch_crowded"
             case toolCalls = "tool_calls", toolErrors = "tool_errors", nodes
         }
     }
 
-    /// Both settings side by side.
+    /// The backends side by side.
     public struct Report: Sendable, Codable, Equatable {
-        /// Prefix sharing on.
-        public var sharingOn: Run
-        /// Prefix sharing off (every branch re-prefills its context).
-        public var sharingOff: Run
-        /// trees/s on ÷ trees/s off (target ≥ 1.5).
-        public var speedup: Double
-        /// The tree shape and step budget used: "n=4 f=2 T_max=2 max_step_tokens=96".
+        /// The builtin engine, prefix sharing on.
+        public var builtin: Run
+        /// The openai backend against llama-cpp-python's server.
+        public var openaiLlamacpp: Run
+        /// trees/s builtin ÷ trees/s openai_llamacpp (target ≥ 2).
+        public var ratio: Double
+        /// The builtin engine with prefix sharing off (`--sharing-off`), else nil.
+        public var builtinSharingOff: Run?
+        /// The job shape and load: "n=4 f=2 T_max=2 max_step_tokens=48 …, 8 tasks, 8 in flight, 2 threads".
         public var shape: String
+        /// The server's command line.
+        public var server: String
         /// Tools the job names that this build could not offer.
         public var unavailableTools: [String]
 
+        /// The figures side by side, with `ratio` given (trees/s builtin ÷ openai).
+        public init(
+            builtin: Run, openaiLlamacpp: Run, ratio: Double, builtinSharingOff: Run?, shape: String, server: String,
+            unavailableTools: [String]
+        ) {
+            self.builtin = builtin
+            self.openaiLlamacpp = openaiLlamacpp
+            self.ratio = ratio
+            self.builtinSharingOff = builtinSharingOff
+            self.shape = shape
+            self.server = server
+            self.unavailableTools = unavailableTools
+        }
+
         enum CodingKeys: String, CodingKey {
-            case sharingOn = "sharing_on", sharingOff = "sharing_off", speedup, shape
-            case unavailableTools = "unavailable_tools"
+            case builtin, openaiLlamacpp = "openai_llamacpp", ratio, builtinSharingOff = "builtin_sharing_off"
+            case shape, server, unavailableTools = "unavailable_tools"
         }
 
         /// One JSON object.
@@ -89,19 +118,42 @@ public struct RolloutBenchmark: Sendable {
         /// A table for people.
         public var table: String {
             func row(_ label: String, _ run: Run) -> String {
-                label.padding(toLength: 12, withPad: " ", startingAt: 0) + String(
-                    format: " %6d %8.1f %8.3f %10.1f %8.0f%% %6.1f %6d", run.trees, run.wallSeconds,
-                    run.treesPerSecond, run.tokensPerSecond, run.engineBusyShare * 100, run.meanBatchRows, run.toolCalls)
+                label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(
+                    format: " %6d %8.1f %8.3f %8.1f %8.0f%% %6.1f %6d", run.trees, run.wallSeconds,
+                    run.treesPerSecond, run.tokensPerSecond, run.busyShare * 100, run.meanBatch, run.toolCalls)
+                    + (run.failedTrees > 0 ? "  (\(run.failedTrees) failed: \(run.firstFailure ?? ""))" : "")
             }
             var lines = [
                 "arbor bench rollout — \(shape)",
-                "setting       trees   wall s  trees/s      tok/s  eng busy  batch  tools",
-                row("sharing on", sharingOn),
-                row("sharing off", sharingOff),
-                String(format: "speedup (trees/s on ÷ off): %.2f× (target ≥ 1.5×); engine busy with sharing on: %.0f%% (target ≥ 90%%)", speedup, sharingOn.engineBusyShare * 100),
+                "backend             trees   wall s  trees/s    tok/s     busy  batch  tools",
+                row("builtin", builtin),
+                row("openai llama.cpp", openaiLlamacpp),
             ]
+            if let builtinSharingOff { lines.append(row("builtin, no share", builtinSharingOff)) }
+            if let crowded = builtin.meanBatchCrowded {
+                lines.append(String(format: "builtin mean live batch while the job is crowded: %.1f (target ≥ 16)", crowded))
+            }
+            lines.append(String(format: "ratio (trees/s builtin ÷ llama.cpp server): %.2f× (target ≥ 2×)", ratio))
+            lines.append("server: \(server)")
             if !unavailableTools.isEmpty { lines.append("tools not offered: " + unavailableTools.joined(separator: "; ")) }
             return lines.joined(separator: "\n")
+        }
+    }
+
+    /// The job and requests every backend serves.
+    public struct Workload: Sendable {
+        public let job: JobConfig
+        public let jobYAML: String
+        public let modelPath: String
+        public let requests: [RolloutRequest]
+        /// Requests in flight at once.
+        public let concurrency: Int
+
+        /// The tree shape and load, for the report.
+        public var shape: String {
+            "n=\(job.tree.trajectories) f=\(job.tree.branching) T_max=\(job.tree.maxToolSteps) "
+                + "max_step_tokens=\(job.sampling.maxStepTokens) temperature=\(job.sampling.temperature), "
+                + "\(requests.count) tasks, \(concurrency) in flight"
         }
     }
 
@@ -111,43 +163,62 @@ public struct RolloutBenchmark: Sendable {
     /// A benchmark with `settings`.
     public init(settings: Settings) { self.settings = settings }
 
-    /// Runs both settings; `progress` hears one line per phase. Throws `WorkerError` or
-    /// `JobConfigError` when the job, its task files or the model cannot be read.
-    public func run(progress: (String) -> Void = { _ in }) throws -> Report {
+    /// Reads the job, its tasks and the model path. Throws `WorkerError` or `JobConfigError` when
+    /// the job or its task files cannot be read.
+    public func workload() throws -> Workload {
         let job = try JobConfig.load(path: settings.jobPath)
-        let jobYAML = try job.yamlText()
         guard let modelPath = settings.modelPath ?? job.model.path else {
             throw WorkerError(.configuration, "\(settings.jobPath): model.path is not set; pass --model")
         }
-        let requests = try Self.requests(job: job, perType: settings.tasksPerType)
-        var runs: [Run] = []
-        var unavailable: [String] = []
-        for sharing in [true, false] {
-            progress("prefix sharing \(sharing ? "on" : "off"): loading \(modelPath), \(requests.count) trees, \(settings.concurrency) at once")
-            var options = BuiltinBackend.Options()
-            options.threads = settings.threads
-            options.prefixSharing = sharing
-            let backend = try BuiltinBackend(modelPath: modelPath, options: options)
-            try backend.configure(jobYAML: jobYAML)
-            runs.append(try measure(backend, requests, sharing: sharing))
-            unavailable = backend.unavailableTools
-            progress(String(format: "  %.3f trees/s, %.1f tok/s", runs.last!.treesPerSecond, runs.last!.tokensPerSecond))
-        }
-        let shape = "n=\(job.tree.trajectories) f=\(job.tree.branching) T_max=\(job.tree.maxToolSteps) "
-            + "max_step_tokens=\(job.sampling.maxStepTokens) temperature=\(job.sampling.temperature), "
-            + "\(requests.count) tasks, \(settings.concurrency) in flight, \(settings.threads) engine threads"
-        return Report(
-            sharingOn: runs[0], sharingOff: runs[1],
-            speedup: runs[1].treesPerSecond > 0 ? runs[0].treesPerSecond / runs[1].treesPerSecond : 0,
-            shape: shape, unavailableTools: unavailable)
+        let requests = try Self.requests(job: job, perType: settings.tasksPerType ?? job.batch.tasks)
+        let concurrency = settings.concurrency
+            ?? BuiltinBackend.requestSlots(trajectories: job.tree.trajectories, threads: settings.threads)
+        return Workload(
+            job: job, jobYAML: try job.yamlText(), modelPath: modelPath, requests: requests, concurrency: concurrency)
     }
 
-    /// Serves `requests` from `concurrency` threads and measures.
-    private func measure(_ backend: BuiltinBackend, _ requests: [RolloutRequest], sharing: Bool) throws -> Run {
+    /// Grows the workload on a fresh builtin backend. Throws `WorkerError` when the model cannot
+    /// be loaded or a tree fails.
+    public func runBuiltin(_ workload: Workload, prefixSharing: Bool = true) throws -> (Run, unavailableTools: [String]) {
+        var options = BuiltinBackend.Options()
+        options.threads = settings.threads
+        options.prefixSharing = prefixSharing
+        let backend = try BuiltinBackend(modelPath: workload.modelPath, options: options)
+        try backend.configure(jobYAML: workload.jobYAML)
+        var run = try measure(backend, workload) {
+            let usage = backend.utilization
+            return (usage.generatedTokens, usage.busyShare, usage.meanBatch)
+        }
+        run.meanBatchCrowded = backend.utilization.meanBatch(whileTreesInFlight: settings.crowdedTrees)
+        return (run, backend.unavailableTools)
+    }
+
+    /// Grows the workload on the openai backend against the llama-cpp-python server at `url`
+    /// (text prompts, which that server needs). Throws `WorkerError` when a tree fails.
+    public func runOpenAI(_ workload: Workload, url: String, logger: Logger) throws -> Run {
+        var server = OpenAIServerSettings(url: url)
+        server.promptForm = .text
+        let backend = try OpenAIBackend(settings: server, modelPath: workload.modelPath, logger: logger)
+        try backend.configure(jobYAML: workload.jobYAML)
+        return try measure(backend, workload) {
+            let usage = backend.utilization
+            let occupancy = backend.occupancy.figures
+            let busy = usage.activeSeconds > 0 ? min(1, occupancy.busySeconds / usage.activeSeconds) : 0
+            return (usage.generatedTokens, busy, min(occupancy.meanOutstanding, Double(LlamaCppServer.parallelSlots)))
+        }
+    }
+
+    /// Serves the workload's requests from `concurrency` threads and measures; `figures` reads
+    /// the backend's generated tokens, busy share and mean batch afterwards.
+    private func measure(
+        _ backend: some PolicyBackend, _ workload: Workload,
+        figures: () -> (generated: Int, busyShare: Double, meanBatch: Double)
+    ) throws -> Run {
+        let requests = workload.requests
         let queue = RequestQueue(count: requests.count)
         let group = DispatchGroup()
         let started = Date()
-        for _ in 0..<max(1, settings.concurrency) {
+        for _ in 0..<max(1, workload.concurrency) {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
@@ -159,13 +230,16 @@ public struct RolloutBenchmark: Sendable {
         }
         group.wait()
         let wall = Date().timeIntervalSince(started)
-        let trees = try queue.results()
-        let usage = backend.utilization
+        let (trees, failures) = queue.results()
+        guard !trees.isEmpty else {
+            throw failures.first ?? WorkerError(.backend, "the benchmark grew no trees")
+        }
+        let (generated, busyShare, meanBatch) = figures()
         return Run(
-            prefixSharing: sharing, trees: trees.count, wallSeconds: wall,
-            treesPerSecond: Double(trees.count) / wall, generatedTokens: usage.generatedTokens,
-            tokensPerSecond: Double(usage.generatedTokens) / wall, engineBusyShare: usage.busyShare,
-            meanBatchRows: usage.steps > 0 ? Double(usage.stepRows) / Double(usage.steps) : 0,
+            trees: trees.count, failedTrees: failures.count, firstFailure: failures.first.map { "\($0)" },
+            wallSeconds: wall, treesPerSecond: Double(trees.count) / wall,
+            generatedTokens: generated, tokensPerSecond: Double(generated) / wall, busyShare: busyShare,
+            meanBatch: meanBatch, meanBatchCrowded: nil,
             toolCalls: trees.reduce(0) { $0 + Int($1.stats.toolCalls) },
             toolErrors: trees.reduce(0) { $0 + Int($1.stats.toolErrors) },
             nodes: trees.reduce(0) { $0 + $1.tree.nodes.count })
@@ -233,8 +307,16 @@ private final class RequestQueue: Sendable {
         finished.withLock { $0.append(result) }
     }
 
-    /// Every result, or the first failure.
-    func results() throws -> [RolloutResult] {
-        try finished.withLock { $0 }.map { try $0.get() }
+    /// The trees grown and the failures, in finishing order.
+    func results() -> (trees: [RolloutResult], failures: [WorkerError]) {
+        var trees: [RolloutResult] = []
+        var failures: [WorkerError] = []
+        for outcome in finished.withLock({ $0 }) {
+            switch outcome {
+            case .success(let tree): trees.append(tree)
+            case .failure(let error): failures.append(error)
+            }
+        }
+        return (trees, failures)
     }
 }

@@ -11,9 +11,11 @@ public struct SequenceID: Hashable, Sendable, CustomStringConvertible {
 
 /// The engine's state of one sequence.
 ///
-/// A sequence is either *ready* (`logits` holds the next-token distribution after the last cached
-/// token and `pending` is nil) or *pending* (`pending` holds a sampled token not yet run through
-/// the model; the next `step` runs it together with every other pending sequence).
+/// A sequence is *ready* (`logits` holds the next-token distribution after the last cached token
+/// and `pending` is empty), *pending* (`pending` holds tokens not yet run through the model: a
+/// sampled token, a deferred prompt or tool response; the next `step` runs them in the same
+/// forward pass as every other pending sequence), or a *follower*: a fork of a pending sequence
+/// that holds no blocks until that sequence has run, then takes its blocks and logits.
 struct SequenceState {
     /// Cache blocks holding positions 0..<length, `blockSize` per block.
     var blocks: [Int] = []
@@ -21,8 +23,14 @@ struct SequenceState {
     var length = 0
     /// Every token of the sequence in order, including `pending`.
     var tokens: [Int] = []
-    /// A sampled token not yet run.
-    var pending: Int? = nil
+    /// The last tokens of `tokens`, not yet run.
+    var pending: [Int] = []
     /// Next-token logits when ready; empty otherwise.
     var logits: [Float] = []
+    /// The pending sequence this follower waits for (its id), or nil.
+    var follows: Int? = nil
+    /// Followers waiting for this sequence's pending tokens to run.
+    var followers: [Int] = []
+    /// Released by its owner while followers still wait; freed once they have taken its blocks.
+    var released = false
 }

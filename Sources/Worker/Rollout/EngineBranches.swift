@@ -2,7 +2,9 @@
 ///
 /// With prefix sharing a trajectory's prefix is its engine sequence and candidates fork it, so
 /// the prompt and shared steps are computed and stored once. Without it (benchmarks) a prefix is
-/// only its ids and every candidate re-prefills them.
+/// only its ids and every candidate re-prefills them. Prompts and tool responses are queued on
+/// the engine rather than run at once: they run inside the next batched decode step, beside the
+/// other trees' branches (continuous batching).
 struct EngineBranches: BranchStore {
     /// A trajectory's context: a live sequence (prefix sharing) or ids to prefill (no sharing).
     enum Prefix {
@@ -16,7 +18,7 @@ struct EngineBranches: BranchStore {
     var maxContext: Int { engine.maxContext }
 
     func prompt(_ ids: [Int]) throws -> Prefix {
-        prefixSharing ? .sequence(try engine.createSequence(prompt: ids)) : .tokens(ids)
+        prefixSharing ? .sequence(try engine.createSequence(deferring: ids)) : .tokens(ids)
     }
 
     func branches(from prefix: Prefix, count: Int) throws -> [SequenceID] {
@@ -27,7 +29,7 @@ struct EngineBranches: BranchStore {
                 defer { engine.release(parent) }
                 for _ in 0..<count { created.append(try engine.fork(parent)) }
             case .tokens(let ids):
-                for _ in 0..<count { created.append(try engine.createSequence(prompt: ids)) }
+                for _ in 0..<count { created.append(try engine.createSequence(deferring: ids)) }
             }
         } catch {
             created.forEach(engine.release)
@@ -40,7 +42,7 @@ struct EngineBranches: BranchStore {
         switch prefix {
         case .sequence(let sequence):
             do {
-                try engine.append(sequence, tokens: ids)
+                try engine.append(sequence, deferring: ids)
             } catch {
                 engine.release(sequence)
                 throw error

@@ -3,7 +3,9 @@ import Kernels
 import Synchronization
 
 /// The builtin step generator: Arbor's engine, one batched decode step over every live branch
-/// of every tree at a time. Engine thread only (the engine is not thread-safe).
+/// of every tree at a time. New prompts and tool responses are queued on the engine (see
+/// `EngineBranches`) and run inside that step's forward pass, so a tree that starts or returns
+/// from its tools joins the running batch. Engine thread only (the engine is not thread-safe).
 final class EngineDecoder: StepGenerator {
     let engine: InferenceEngine
     let text: ModelText
@@ -46,6 +48,7 @@ final class EngineDecoder: StepGenerator {
             let sequences = rows.map { $0.tree.candidates[$0.candidate].branch }
             var random = BranchRandom(streams: rows.map { $0.tree.candidates[$0.candidate].random })
             let started = ContinuousClock.now
+            let before = engine.statistics
             let sampled: [SampledToken]
             do {
                 sampled = try engine.step(sequences, sampling: group.sampling, using: &random)
@@ -55,11 +58,13 @@ final class EngineDecoder: StepGenerator {
                 continue
             }
             let seconds = RolloutLoop<EngineDecoder>.seconds(started.duration(to: .now))
+            let after = engine.statistics
             counters.withLock {
                 $0.busySeconds += seconds
-                $0.steps += 1
-                $0.stepRows += rows.count
+                $0.countStep(rows: rows.count, trees: trees.count)
                 $0.generatedTokens += rows.count
+                $0.prefillRows += after.prefillRows - before.prefillRows
+                $0.mixedPasses += after.mixedPasses - before.mixedPasses
             }
             var charged = Set<Int>()
             for (k, row) in rows.enumerated() {
@@ -84,6 +89,7 @@ final class EngineDecoder: StepGenerator {
     }
 
     private func isPending(_ row: (tree: TreeRollout<EngineBranches>, candidate: Int)) -> Bool {
-        engine.sequences[row.tree.candidates[row.candidate].branch.rawValue]?.pending != nil
+        guard let state = engine.sequences[row.tree.candidates[row.candidate].branch.rawValue] else { return false }
+        return !state.pending.isEmpty || state.follows != nil
     }
 }

@@ -10,6 +10,38 @@ public struct EngineUtilization: Sendable, Equatable {
     public var stepRows: Int = 0
     /// Tokens sampled (kept or not).
     public var generatedTokens: Int = 0
+    /// Prompt and tool-response tokens run inside decode steps' forward passes.
+    public var prefillRows: Int = 0
+    /// Forward passes that ran such prefill beside decode rows: trees joining a running batch.
+    public var mixedPasses: Int = 0
+
+    /// Decode steps and their rows by the number of trees in flight during the step (index).
+    public var stepsByTrees: [Int] = []
+    public var stepRowsByTrees: [Int] = []
+
+    /// Mean branches per batched decode step (0 before the first).
+    public var meanBatch: Double { steps > 0 ? Double(stepRows) / Double(steps) : 0 }
+
+    /// Mean branches per batched decode step over the steps run while at least `trees` trees
+    /// were in flight (0 when there were none): the batch the engine keeps while the job is busy,
+    /// without the tail where the last trees finish alone.
+    public func meanBatch(whileTreesInFlight trees: Int) -> Double {
+        guard trees < stepsByTrees.count else { return 0 }
+        let steps = stepsByTrees[trees...].reduce(0, +)
+        return steps > 0 ? Double(stepRowsByTrees[trees...].reduce(0, +)) / Double(steps) : 0
+    }
+
+    /// Counts one decode step of `rows` branches run while `trees` trees were in flight.
+    mutating func countStep(rows: Int, trees: Int) {
+        steps += 1
+        stepRows += rows
+        if stepsByTrees.count <= trees {
+            stepsByTrees += Array(repeating: 0, count: trees + 1 - stepsByTrees.count)
+            stepRowsByTrees += Array(repeating: 0, count: trees + 1 - stepRowsByTrees.count)
+        }
+        stepsByTrees[trees] += 1
+        stepRowsByTrees[trees] += rows
+    }
 
     /// Share of in-flight time the engine spent computing, in [0, 1]: the rest is waiting for
     /// tools and scheduling.

@@ -17,6 +17,8 @@ final class RolloutLoop<Generator: StepGenerator>: Sendable {
     private let nextKey = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     private let counters = Mutex(EngineUtilization())
+    /// Start of the in-flight period now open (a tree is in flight), for `utilization` readers.
+    private let openSince = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Starts the loop thread named `name`; `makeGenerator` runs on it, with the function that
     /// posts events back to the loop (for generators that finish steps off the thread).
@@ -58,8 +60,15 @@ final class RolloutLoop<Generator: StepGenerator>: Sendable {
         wake.signal()
     }
 
-    /// The counters so far. Thread-safe.
-    var utilization: EngineUtilization { counters.withLock { $0 } }
+    /// The counters so far, the in-flight period now open included (a reader that wakes on the
+    /// last tree's reply may run before the loop closes that period). Thread-safe.
+    var utilization: EngineUtilization {
+        counters.withLock { counted in
+            var usage = counted
+            if let since = openSince.withLock({ $0 }) { usage.activeSeconds += Self.seconds(since.duration(to: .now)) }
+            return usage
+        }
+    }
 
     private func post(_ key: Int, _ event: RolloutEvent) {
         let accepted = inbox.withLock { inbox -> Bool in
@@ -82,11 +91,16 @@ final class RolloutLoop<Generator: StepGenerator>: Sendable {
         var activeSince: ContinuousClock.Instant?
         func noteActivity() {
             if trees.isEmpty, let since = activeSince {
-                let seconds = Self.seconds(since.duration(to: .now))
-                counters.withLock { $0.activeSeconds += seconds }
+                // One step under both locks' order (counters, then openSince): a reader never
+                // sees the period both closed and still open.
+                counters.withLock { usage in
+                    usage.activeSeconds += Self.seconds(since.duration(to: .now))
+                    openSince.withLock { $0 = nil }
+                }
                 activeSince = nil
             } else if !trees.isEmpty, activeSince == nil {
                 activeSince = .now
+                openSince.withLock { $0 = activeSince }
             }
         }
         while true {
@@ -97,6 +111,7 @@ final class RolloutLoop<Generator: StepGenerator>: Sendable {
             // In flight from the moment a tree arrives (its prompt prefill is engine work).
             if activeSince == nil, events.contains(where: { if case .start = $0.event { true } else { false } }) {
                 activeSince = .now
+                openSince.withLock { $0 = activeSince }
             }
             for (key, event) in events { handle(event, key: key, trees: &trees, generator) }
             noteActivity()

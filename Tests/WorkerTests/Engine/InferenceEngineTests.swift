@@ -137,3 +137,71 @@ struct InferenceEngineGenerationTests {
         #expect(second.map(\.ids) == steps.map(\.ids))
     }
 }
+
+/// Continuous batching (issue 15): a deferred prompt runs inside the decode step of the sequences
+/// already running, and its forks decode as they would after an eager prefill.
+@Suite("InferenceEngine continuous batching", .serialized)
+struct InferenceEngineContinuousBatchingTests {
+    @Test("a deferred prompt joins the running decode batch, across passes when it is long")
+    func deferredPromptJoinsTheDecodeStep() throws {
+        let model = try SharedModel.require()
+        var options = EngineOptions()
+        options.maxBatchRows = 16  // the 41-token prompt spans three passes, the first beside the decode row
+        let engine = InferenceEngine(model: model, options: options)
+        let running = try engine.createSequence(prompt: Array(try ReferenceLogits.named("plain").ids.prefix(20)))
+        var generator = SeededRandom(seed: 5)
+        _ = try engine.step([running], sampling: .greedy, using: &generator)  // its token is now pending
+        let prompt = Array(try ReferenceLogits.named("tool").ids.prefix(41))
+        let newcomer = try engine.createSequence(deferring: prompt)
+        let forks = try (0..<2).map { _ in try engine.fork(newcomer) }
+        engine.release(newcomer)  // the forks keep what they wait for
+        #expect(engine.liveSequences == 3)
+        #expect(engine.tokens(of: forks[1]) == prompt)
+        let before = engine.statistics
+        let joined = try engine.step([running] + forks, sampling: .greedy, using: &generator)
+        let after = engine.statistics
+        #expect(after.passes - before.passes == 3)  // 1 + 15, 16, 10 rows
+        #expect(after.mixedPasses - before.mixedPasses == 1)
+        #expect(after.decodeRows - before.decodeRows == 1)
+        #expect(after.prefillRows - before.prefillRows == prompt.count)
+
+        let eager = try engine.createSequence(prompt: prompt)
+        let alone = try engine.step([eager], sampling: .greedy, using: &generator)
+        for token in joined.dropFirst() {
+            #expect(token.id == alone[0].id)
+            #expect(abs(token.logProb - alone[0].logProb) < 1e-3, "\(token.logProb) vs \(alone[0].logProb)")
+        }
+        #expect(engine.tokens(of: forks[0]) == prompt + [alone[0].id])
+        for id in [running, eager] + forks { engine.release(id) }
+        #expect(engine.liveSequences == 0)
+        #expect(engine.cacheBlocksInUse == 0)
+    }
+
+    @Test("a deferred tool response runs with the next step, and a fork waiting on it can be released")
+    func deferredAppendAndAbandonedFollower() throws {
+        let model = try SharedModel.require()
+        let engine = InferenceEngine(model: model)
+        let prompt = try ReferenceLogits.named("chat").ids
+        let a = try engine.createSequence(prompt: prompt)
+        let b = try engine.fork(a)
+        var generator = SeededRandom(seed: 9)
+        _ = try engine.step([a, b], sampling: SamplingParameters(temperature: 1), using: &generator)
+        try engine.append(a, deferring: [198, 2683, 359])
+        let waiting = try engine.fork(a)
+        engine.release(waiting)  // dropped before it ever ran: holds nothing
+        let before = engine.statistics
+        _ = try engine.step([a, b], sampling: SamplingParameters(temperature: 1), using: &generator)
+        let after = engine.statistics
+        #expect(after.passes - before.passes == 1)
+        #expect(after.mixedPasses - before.mixedPasses == 1)
+        #expect(after.prefillRows - before.prefillRows == 4)  // its sampled token and the three appended
+        let all = try #require(engine.tokens(of: a))
+        #expect(Array(all[prompt.count...].suffix(4).prefix(3)) == [198, 2683, 359])
+        let joinedLogits = try engine.nextLogits(a)
+        let fresh = try engine.createSequence(prompt: all)
+        let difference = zip(joinedLogits, try engine.nextLogits(fresh)).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(difference < 2e-3, "max |Δlogit| \(difference)")
+        for id in [a, b, fresh] { engine.release(id) }
+        #expect(engine.cacheBlocksInUse == 0)
+    }
+}

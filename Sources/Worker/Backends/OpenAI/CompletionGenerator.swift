@@ -7,6 +7,7 @@ import Synchronization
 /// tasks on the cooperative pool and post their steps back as `.generated` events.
 final class CompletionGenerator: StepGenerator {
     let server: CompletionServer
+    let occupancy: ServerOccupancy
     var text: ModelText { server.text }
     private let post: @Sendable (Int, RolloutEvent) -> Void
     /// Requests started, by tree key then (parent, index) of the candidate.
@@ -17,14 +18,15 @@ final class CompletionGenerator: StepGenerator {
         var index: Int
     }
 
-    init(server: CompletionServer, post: @escaping @Sendable (Int, RolloutEvent) -> Void) {
+    init(server: CompletionServer, occupancy: ServerOccupancy, post: @escaping @Sendable (Int, RolloutEvent) -> Void) {
         self.server = server
+        self.occupancy = occupancy
         self.post = post
     }
 
     /// The loop serving `server` on a thread named "arbor-remote".
-    static func loop(server: CompletionServer) -> RolloutLoop<CompletionGenerator> {
-        RolloutLoop(name: "arbor-remote") { post in CompletionGenerator(server: server, post: post) }
+    static func loop(server: CompletionServer, occupancy: ServerOccupancy) -> RolloutLoop<CompletionGenerator> {
+        RolloutLoop(name: "arbor-remote") { post in CompletionGenerator(server: server, occupancy: occupancy, post: post) }
     }
 
     func store(for plan: TreePlan) -> TokenBranches { TokenBranches(maxContext: server.settings.contextLength) }
@@ -49,11 +51,14 @@ final class CompletionGenerator: StepGenerator {
                 let sampling = tree.plan.sampling
                 let server = server
                 let post = post
+                let occupancy = occupancy
+                occupancy.begin()
                 running[key, default: [:]][id] = Task.detached {
                     let started = ContinuousClock.now
                     let outcome = await server.step(
                         context: context, budget: budget, maxStepTokens: maxStepTokens, sampling: sampling, seed: seed)
                     let seconds = RolloutLoop<CompletionGenerator>.seconds(started.duration(to: .now))
+                    occupancy.end(seconds: seconds)
                     post(key, .generated(parent: id.parent, index: id.index, seconds: seconds, outcome))
                 }
             }

@@ -33,6 +33,8 @@ public final class OpenAIBackend: PolicyBackend {
     /// The job's `model:` section (after `configure`).
     private let jobModel = Mutex(ModelSettings())
     private let policyLoads = Atomic<Int>(0)
+    /// How long the server had this backend's requests in hand, across server changes.
+    public let occupancy = ServerOccupancy()
 
     /// A backend for the server in `settings` (nil: the job's `model.endpoint`) with the
     /// tokenizer of the GGUF at `modelPath` (nil: the job's `model.path`). Cheap: the tokenizer
@@ -105,6 +107,11 @@ public final class OpenAIBackend: PolicyBackend {
     /// Tools this worker could not set up for the job (empty before the first request). Thread-safe.
     public var unavailableTools: [String] { tools.unavailable }
 
+    /// In-flight time and tokens of the loop serving the current server (zero before the first
+    /// request); its `busySeconds` is engine-side work only, the server's is in `occupancy`.
+    /// Thread-safe.
+    public var utilization: EngineUtilization { running.withLock { $0?.loop.utilization } ?? EngineUtilization() }
+
     // MARK: - Internals
 
     /// The loop for the settings now in force (command line over job), started or restarted.
@@ -133,7 +140,7 @@ public final class OpenAIBackend: PolicyBackend {
             let text = ModelText(tokenizer: tokenizer, template: try ChatTemplate(tokenizer: tokenizer))
             let server = try CompletionServer(settings: settings, apiKey: apiKey, text: text)
             state?.loop.shutdown()
-            let fresh = Running(settings: settings, modelPath: modelPath, loop: CompletionGenerator.loop(server: server), server: server)
+            let fresh = Running(settings: settings, modelPath: modelPath, loop: CompletionGenerator.loop(server: server, occupancy: occupancy), server: server)
             state = fresh
             logger.info("openai backend: server \(settings.url), tokenizer from \(modelPath)")
             return fresh
