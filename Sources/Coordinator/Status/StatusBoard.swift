@@ -129,7 +129,7 @@ struct StatusBoard {
             job: .init(
                 name: config.name, phase: phase, runDir: runDirectory, startedAt: formatter.string(from: startedAt),
                 uptimeS: uptime, batchesTotal: config.batch.count, batchesCompleted: core.batchesCompleted,
-                batchesWritten: batchesWritten, batchesOpen: core.openBatches.count,
+                batchesWritten: batchesWritten, batchesFailed: batchesFailed, batchesOpen: core.openBatches.count,
                 requestsDone: counters.results + counters.givenUp, requestsPerBatch: perBatch,
                 etaS: rate > 0 ? Double(remaining) / rate : nil),
             queue: .init(depth: core.queueDepth, byType: core.queueDepthByType, inFlight: core.inFlightCount),
@@ -161,6 +161,18 @@ struct StatusBoard {
             tools: tools.mapValues(\.status),
             history: history.series,
             trainer: Self.trainerStatus(core: core, trainer: trainer, config: config),
-            eval: config.eval == nil ? nil : evalReports)
+            eval: config.eval == nil ? nil : evalReports,
+            outcomes: Self.outcomes(core.outcomes))
+    }
+
+    /// The status form of the core's outcome tally (outcome names as keys).
+    static func outcomes(_ tally: OutcomeTally) -> JobStatus.Outcomes {
+        func named(_ counts: [RolloutOutcome: Int]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+        }
+        return JobStatus.Outcomes(
+            failed: Dictionary(uniqueKeysWithValues: tally.failed.map { ($0.key.rawValue, $0.value) }),
+            failedTotal: tally.failedTotal, modelErrors: tally.modelErrors, retried: tally.retried,
+            dropped: named(tally.dropped), masked: named(tally.masked))
     }
 }
