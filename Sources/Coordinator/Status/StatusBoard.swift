@@ -115,7 +115,9 @@ struct StatusBoard {
         let uptime = max(now - started, 1e-3)
         let counters = core.counters
         let perBatch = config.batch.tasks
-        let remaining = max(0, config.batch.count * perBatch - counters.results - counters.givenUp)
+        // Masked requests are done too: their rows are written, with weight 0.
+        let done = counters.results + counters.givenUp + core.outcomes.maskedTotal
+        let remaining = max(0, config.batch.count * perBatch - done)
         let rate = Double(counters.results) / uptime
         let workers = core.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
             JobStatus.Worker(
@@ -130,7 +132,7 @@ struct StatusBoard {
                 name: config.name, phase: phase, runDir: runDirectory, startedAt: formatter.string(from: startedAt),
                 uptimeS: uptime, batchesTotal: config.batch.count, batchesCompleted: core.batchesCompleted,
                 batchesWritten: batchesWritten, batchesFailed: batchesFailed, batchesOpen: core.openBatches.count,
-                requestsDone: counters.results + counters.givenUp, requestsPerBatch: perBatch,
+                requestsDone: done, requestsPerBatch: perBatch,
                 etaS: rate > 0 ? Double(remaining) / rate : nil),
             queue: .init(depth: core.queueDepth, byType: core.queueDepthByType, inFlight: core.inFlightCount),
             workers: workers,
