@@ -15,11 +15,11 @@ final class LocalCluster: @unchecked Sendable {
     private(set) var workers: [ChildProcess] = []
 
     /// Writes a job over the example task sets (scripted unless `model` says otherwise) and
-    /// starts its coordinator; `coordinatorArguments` are appended to its command line (CURVE
-    /// key files).
+    /// starts its coordinator; `workerYAML` adds keys to the `workers:` mapping, and
+    /// `coordinatorArguments` are appended to its command line (CURVE key files).
     init(
         batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, model: String = "{backend: scripted}",
-        extraYAML: String = "", coordinatorArguments: [String] = []
+        extraYAML: String = "", workerYAML: String = "", coordinatorArguments: [String] = []
     ) throws {
         directory = Fixtures.temporaryDirectory("arbor-cluster")
         runDirectory = directory.appendingPathComponent("run")
@@ -32,7 +32,7 @@ final class LocalCluster: @unchecked Sendable {
               - {type: search_qa, path: \(examples)/tasks/search_qa.jsonl, verifier: contains, tools: [search]}
             tree: {trajectories: 4, branching: 2, max_tool_steps: 2}
             batch: {tasks: \(tasksPerBatch), weights: {math: 1, search_qa: 1}, max_batches_in_flight: 2, seed: 7, count: \(batches)}
-            workers: {heartbeat_interval_ms: 200, heartbeat_liveness: 5, scripted_step_latency_ms: \(stepLatencyMs)}
+            workers: {heartbeat_interval_ms: 200, heartbeat_liveness: 5, scripted_step_latency_ms: \(stepLatencyMs)\(workerYAML.isEmpty ? "" : ", " + workerYAML)}
             \(extraYAML)
             """
         jobPath = directory.appendingPathComponent("job.yaml").path

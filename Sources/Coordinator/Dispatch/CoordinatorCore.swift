@@ -48,12 +48,20 @@ public struct CoordinatorCore {
         /// Consecutive undecodable frames after which a peer is ignored (its connection no longer
         /// served).
         public var badFrameLimit = 20
+        /// What becomes of failed rollouts, per reason (job.yaml `failures:`).
+        public var failures = FailureSettings()
+        /// Seconds a request may run on a worker before it is cancelled and ends as `timeout`;
+        /// 0 = never (job.yaml `workers.rollout_timeout_s`).
+        public var rolloutTimeout: Double = 0
 
         public init(
             coordinatorID: String, batchCount: Int, maxBatchesInFlight: Int, heartbeatInterval: Double,
-            heartbeatLiveness: Int, jobYAML: String, stragglerTimeout: Double = 0
+            heartbeatLiveness: Int, jobYAML: String, stragglerTimeout: Double = 0,
+            failures: FailureSettings = FailureSettings(), rolloutTimeout: Double = 0
         ) {
             self.stragglerTimeout = stragglerTimeout
+            self.failures = failures
+            self.rolloutTimeout = rolloutTimeout
             self.coordinatorID = coordinatorID
             self.batchCount = batchCount
             self.maxBatchesInFlight = maxBatchesInFlight
@@ -72,8 +80,13 @@ public struct CoordinatorCore {
         /// Task type of every request, by request id.
         public var taskTypes: [String: String] = [:]
         public var results: [String: RolloutResult] = [:]
-        /// Requests given up after `maxAttempts` failures, with the last error.
+        /// Requests failed for good (given up after `maxAttempts` errors, dropped or masked by
+        /// the failure policy), with the last error.
         public var failures: [String: String] = [:]
+        /// The outcome each failed request ended with.
+        public var failedOutcomes: [String: RolloutOutcome] = [:]
+        /// Failed requests whose tree is kept with weight 0 (`mask`); each is in `failures` too.
+        public var masked: [String: RolloutResult] = [:]
 
         public var isComplete: Bool { results.count + failures.count == requestIDs.count }
     }
@@ -89,12 +102,18 @@ public struct CoordinatorCore {
         var backupWorkerID: String?
         /// The policy version an eval request evaluates; nil for a training request.
         var evalVersion: UInt64?
+        /// Retries spent on failed outcomes (the failure policy's bound).
+        var retries = 0
+        /// Workers an attempt failed on: a retry goes elsewhere when another worker is free.
+        var failedOn: Set<String> = []
     }
 
     public let settings: Settings
     public internal(set) var registry: WorkerRegistry
-    public private(set) var counters = Counters()
-    public private(set) var openBatches: [Int: OpenBatch] = [:]
+    public internal(set) var counters = Counters()
+    /// How rollouts ended: failures by reason and task type, retries, drops, masks.
+    public internal(set) var outcomes = OutcomeTally()
+    public internal(set) var openBatches: [Int: OpenBatch] = [:]
     public private(set) var batchesOpened = 0
     public private(set) var batchesCompleted = 0
     /// The policy workers should serve (published by the trainer); only workers that have
@@ -193,10 +212,18 @@ public struct CoordinatorCore {
                 let id = request.requestID
                 open.taskTypes[id] = request.task.taskType
                 if let result = resumed.results[id] {
-                    open.results[id] = result
+                    if result.rolloutOutcome.isScored {
+                        open.results[id] = result
+                    } else {
+                        // A masked failure was stored with its tree.
+                        open.masked[id] = result
+                        open.failures[id] = result.outcomeDetail
+                        open.failedOutcomes[id] = result.rolloutOutcome
+                    }
                     finished.insert(id)
                 } else if let reason = resumed.failures[id] {
                     open.failures[id] = reason
+                    open.failedOutcomes[id] = Self.outcome(ofStoredReason: reason)
                     finished.insert(id)
                 } else {
                     request.attempt = UInt32((resumed.attempts[id] ?? 0) + 1)
@@ -289,6 +316,7 @@ public struct CoordinatorCore {
             counters.workersLost += 1
             actions.append(.log(.warning, "worker \(worker.id) missed its heartbeats; \(worker.assigned.count) request(s) requeued"))
         }
+        actions += expireRollouts(now: now)
         actions += redispatchStragglers(now: now)
         if now - lastHeartbeatSent >= settings.heartbeatInterval {
             lastHeartbeatSent = now
@@ -403,8 +431,18 @@ public struct CoordinatorCore {
             return [.send(to: worker.identity, .resultAck(ack))] + dispatch(now: now)
         }
         if state.evalVersion != nil {
+            guard result.classifiedOutcome.isScored else {
+                requests[id] = state
+                return evalAttemptFailed(result, from: worker, now: now)
+            }
             return acceptEval(result, state: state, from: worker, now: now)
         }
+        let (outcome, detail) = judge(result, state: state)
+        if !outcome.isScored {
+            requests[id] = state
+            return failed(id, as: outcome, detail: detail, result: result, on: worker, now: now)
+        }
+        outcomes.scored(outcome, taskType: state.request.task.taskType)
         // Committed before acknowledged: the worker keeps the result until the store has it.
         actions.append(.commitResult(result, ackTo: worker.identity))
         queue.removeAll { $0 == id }
@@ -443,13 +481,14 @@ public struct CoordinatorCore {
         return .send(to: holder.identity, .cancel(cancel))
     }
 
-    private mutating func giveUp(_ id: String, reason: String, now: Double) -> [Action] {
+    mutating func giveUp(_ id: String, reason: String, now: Double) -> [Action] {
         guard let state = requests.removeValue(forKey: id) else { return [] }
         queue.removeAll { $0 == id }
         finished.insert(id)
         if let version = state.evalVersion { return evalGaveUp(id, version: version, reason: reason, now: now) }
         counters.givenUp += 1
         openBatches[state.batchIndex]?.failures[id] = reason
+        openBatches[state.batchIndex]?.failedOutcomes[id] = Self.outcome(ofStoredReason: reason)
         return [
             .persist(.gaveUp(requestID: id, reason: reason)),
             .log(.error, "request \(id) given up after \(state.request.attempt) attempt(s): \(reason)"),
@@ -457,7 +496,7 @@ public struct CoordinatorCore {
     }
 
     /// Emits complete batches in index order (batch files appear in order), then opens more.
-    private mutating func completeBatches() -> [Action] {
+    mutating func completeBatches() -> [Action] {
         var actions: [Action] = []
         while let next = openBatches[batchesCompleted + 1], next.isComplete {
             openBatches.removeValue(forKey: next.index)
@@ -554,7 +593,7 @@ public struct CoordinatorCore {
         return actions
     }
 
-    private mutating func requeue(_ ids: [String], reason: String, countsAsAttempt: Bool = true) -> [Action] {
+    mutating func requeue(_ ids: [String], reason: String, countsAsAttempt: Bool = true) -> [Action] {
         var actions: [Action] = []
         for id in ids {
             guard var state = requests[id], state.workerID != nil else { continue }
@@ -572,10 +611,24 @@ public struct CoordinatorCore {
     /// Hands queued requests to workers with free slots, spreading them over the least busy.
     mutating func dispatch(now: Double) -> [Action] {
         var actions: [Action] = []
-        while !queue.isEmpty {
-            guard var worker = registry.available(policyVersion: policyVersion).first else { break }
-            let id = queue.removeFirst()
-            guard var state = requests[id] else { continue }
+        var position = 0
+        while position < queue.count {
+            let available = registry.available(policyVersion: policyVersion)
+            guard !available.isEmpty else { break }
+            let id = queue[position]
+            guard var state = requests[id] else {
+                queue.remove(at: position)
+                continue
+            }
+            // A retry goes to a worker it has not failed on; it waits for one while such a worker
+            // is alive but busy, and takes any worker when none other is left.
+            guard var worker = available.first(where: { !state.failedOn.contains($0.id) })
+                ?? (hasOtherWorker(than: state.failedOn) ? nil : available.first)
+            else {
+                position += 1
+                continue
+            }
+            queue.remove(at: position)
             state.workerID = worker.id
             state.request.policyVersion = policyVersion
             state.dispatchedAt = now

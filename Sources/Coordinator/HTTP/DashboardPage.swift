@@ -155,6 +155,17 @@ function render(s) {
     ["tool calls", `${s.counters.tool_calls} (${s.counters.tool_errors} err)`],
     ["requeued", s.counters.requeued], ["given up", s.counters.given_up],
   ];
+  if (job.batches_failed) kpis.push(["batches failed", job.batches_failed]);
+  const o = s.outcomes;
+  if (o) {
+    const sum = (m) => Object.values(m).reduce((a, v) => a + v, 0);
+    const reasons = Object.keys(o.failed).sort().map((r) => `${r} ${sum(o.failed[r])}`).join(" · ");
+    kpis.push(["failed rollouts", o.failed_total ? `${o.failed_total} (${reasons})` : 0]);
+    const byType = {};
+    for (const r of Object.keys(o.failed)) for (const [t, n] of Object.entries(o.failed[r])) byType[t] = (byType[t] || 0) + n;
+    if (o.failed_total) kpis.push(["failed by task type", Object.keys(byType).sort().map((t) => `${t} ${byType[t]}`).join(" · ")]);
+    kpis.push(["retried / dropped / masked", `${o.retried} / ${sum(o.dropped)} / ${sum(o.masked)}`]);
+  }
   if (s.aepo) kpis.push(["AEPO", `${s.aepo.masking ? "masking" : "off"} · H ${fmt(s.aepo.entropy)}`]);
   const t = s.trainer;
   if (t && (t.attached || t.policy_version > 0)) {

@@ -28,6 +28,7 @@ public struct MetricsExposition {
         out.gauge("arbor_job_batches", "Batches the job asks for.", job.batchesTotal)
         out.counter("arbor_batches_completed_total", "Batches whose every request is answered or given up.", job.batchesCompleted)
         out.counter("arbor_batches_written_total", "Batches written to the run directory.", job.batchesWritten)
+        out.counter("arbor_batches_failed_total", "Batches whose files could not be written.", job.batchesFailed ?? 0)
         out.gauge("arbor_batches_open", "Batches dispatched but not yet complete.", job.batchesOpen)
         if let eta = job.etaS {
             out.gauge("arbor_job_eta_seconds", "Estimated seconds until the job completes at the current rate.", eta)
@@ -60,6 +61,7 @@ public struct MetricsExposition {
         out.counter("arbor_messages_unexpected_total", "Well-formed messages that made no sense in context.", counters.unexpectedMessages)
         out.counter("arbor_generated_tokens_total", "Tokens generated in written batches.", counters.generatedTokens)
 
+        renderOutcomes(&out)
         renderTrainer(&out)
         renderTools(&out)
         renderWorkers(&out)
@@ -75,6 +77,31 @@ public struct MetricsExposition {
             out.sample("arbor_aepo_bound_nats", ["bound": "high"], aepo.high)
         }
         return out.text
+    }
+
+    /// Failed rollouts by reason and task type, and what became of them.
+    private func renderOutcomes(_ out: inout Families) {
+        guard let outcomes = status.outcomes else { return }
+        out.family("arbor_rollouts_failed_total", .counter, "Rollout attempts that failed, by reason and task type.")
+        for (reason, byType) in outcomes.failed.sorted(by: { $0.key < $1.key }) {
+            for (type, count) in byType.sorted(by: { $0.key < $1.key }) {
+                out.sample("arbor_rollouts_failed_total", ["reason": reason, "task_type": type], Double(count))
+            }
+        }
+        out.family("arbor_rollouts_model_error_total", .counter, "Scored trees holding a model's bad call, by task type.")
+        for (type, count) in outcomes.modelErrors.sorted(by: { $0.key < $1.key }) {
+            out.sample("arbor_rollouts_model_error_total", ["task_type": type], Double(count))
+        }
+        out.counter("arbor_rollouts_retried_total", "Requests sent again after a failed attempt.", outcomes.retried)
+        for (name, counts, help) in [
+            ("arbor_rollouts_dropped_total", outcomes.dropped, "Requests left out of their batch, by final reason."),
+            ("arbor_rollouts_masked_total", outcomes.masked, "Requests kept as weight-0 rows, by final reason."),
+        ] {
+            out.family(name, .counter, help)
+            for (reason, count) in counts.sorted(by: { $0.key < $1.key }) {
+                out.sample(name, ["reason": reason], Double(count))
+            }
+        }
     }
 
     private func renderTrainer(_ out: inout Families) {

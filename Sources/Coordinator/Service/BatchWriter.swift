@@ -5,8 +5,10 @@ import Logging
 /// Scores complete batches and writes their files, on a serial queue of its own so the transport
 /// thread never waits on the disk.
 ///
-/// For batch N it writes `trees/batch-N.jsonl` (the trees in the tree JSON form of docs/learning-signal.md, so the
-/// signal can be recomputed offline) and then `batches/batch-N.jsonl` (the training rows). Each
+/// For batch N it writes `trees/batch-N.jsonl` (the scored trees in the tree JSON form of
+/// docs/learning-signal.md, so the signal can be recomputed offline) and then
+/// `batches/batch-N.jsonl` (the training rows: those of the scored trees, then the weight-0 rows of
+/// masked failures). A batch is written whatever failed in it; its summary says what was left out. Each
 /// file is written aside and renamed into place, so it appears whole and exactly once. AEPO's
 /// state is carried from batch to batch in order. Thread-safe.
 final class BatchWriter: @unchecked Sendable {
@@ -68,10 +70,30 @@ final class BatchWriter: @unchecked Sendable {
     }
 
     private func write(_ batch: CoordinatorCore.OpenBatch) throws -> BatchSummary {
-        let results = batch.requestIDs.compactMap { batch.results[$0] }
-        let trees = results.map { TreeConversion.record(from: $0, taskType: batch.taskTypes[$0.requestID] ?? "") }
-        let signal = try LearningSignal.score(batch: trees, config: config, aepo: aepo)
+        // The core judged every result against the contract on arrival; a tree that still breaks
+        // it is left out (and said so) rather than costing the whole batch.
+        var results: [RolloutResult] = []
+        var trees: [RolloutTreeRecord] = []
+        var rejected: [String: String] = [:]
+        for result in batch.requestIDs.compactMap({ batch.results[$0] }) {
+            let tree = TreeConversion.record(from: result, taskType: batch.taskTypes[result.requestID] ?? "")
+            do {
+                _ = try TreeIndex(tree)
+                results.append(result)
+                trees.append(tree)
+            } catch {
+                rejected[result.requestID] = "\(error)"
+                logger.error("batch \(batch.index): request \(result.requestID) left out: \(error)")
+            }
+        }
+        var signal = try LearningSignal.score(batch: trees, config: config, aepo: aepo)
         aepo = signal.aepo
+        let maskedIDs = batch.requestIDs.filter { batch.masked[$0] != nil }
+        signal.rows += try LearningSignal.maskedRows(
+            of: maskedIDs.compactMap { id in
+                batch.masked[id].map { TreeConversion.record(from: $0, taskType: batch.taskTypes[id] ?? "") }
+            },
+            failures: maskedIDs.map { batch.failedOutcomes[$0] ?? .backendError }, config: config)
         let name = "batch-" + paddedBatchNumber(batch.index) + ".jsonl"
         let treeLines = try trees.map { try $0.jsonLine() }
         try Self.writeAtomically(
@@ -83,7 +105,7 @@ final class BatchWriter: @unchecked Sendable {
         // Marked written after both files are in place: a crash in between rewrites the same
         // files (same results, same AEPO state in), which leaves each batch file exactly once.
         try store.markWritten(batch: batch.index, aepoState: try JSONEncoder().encode(aepo))
-        return BatchSummary(batch: batch, results: results, signal: signal)
+        return BatchSummary(batch: batch, results: results, signal: signal, rejected: rejected)
     }
 
     /// The training rows (JSON lines) of written batch `index` in `runDirectory`. Throws

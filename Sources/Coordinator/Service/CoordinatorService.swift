@@ -184,7 +184,8 @@ public final class CoordinatorService: Sendable {
                 batchCount: config.batch.count, maxBatchesInFlight: config.batch.maxBatchesInFlight,
                 heartbeatInterval: Double(config.workers.heartbeatIntervalMs) / 1000,
                 heartbeatLiveness: config.workers.heartbeatLiveness, jobYAML: jobYAML,
-                stragglerTimeout: config.workers.stragglerTimeoutS),
+                stragglerTimeout: config.workers.stragglerTimeoutS, failures: config.failures,
+                rolloutTimeout: config.workers.rolloutTimeoutS),
             now: Clock.now(), eval: evalSuite,
             nextBatch: {
                 let batch = planner.nextBatch()

@@ -105,7 +105,7 @@ public enum LearningSignal {
 
     /// r_k of each leaf with its outcome, tool calls and OTC factor (advantage and per-step parts
     /// are filled in later).
-    private static func trajectoryRewards(of tree: TreeIndex, config: JobConfig) -> [RewardBreakdown] {
+    static func trajectoryRewards(of tree: TreeIndex, config: JobConfig) -> [RewardBreakdown] {
         let nodes = tree.record.nodes
         let paths = tree.leaves.map(tree.path(to:))
         let toolCalls = paths.map { $0.reduce(0) { $0 + nodes[$1].toolCalls } }
@@ -149,7 +149,7 @@ public enum LearningSignal {
     }
 
     /// The training row of one trajectory (layout in `TrainingRow`'s doc).
-    private static func row(
+    static func row(
         tree: TreeIndex, leaf: Int, path: [Int], tokenAdvantages: [Double], weight: Double, reward: RewardBreakdown
     ) -> TrainingRow {
         let nodes = tree.record.nodes

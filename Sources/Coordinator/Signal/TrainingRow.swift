@@ -26,13 +26,16 @@ public struct TrainingRow: Codable, Sendable, Equatable {
     public var weight: Double
     /// How the reward came about.
     public var reward: RewardBreakdown
+    /// Masked rows only: how the rollout failed (`tool_infra_error`, `timeout`, …). Such a row
+    /// has weight 0 and zero advantages: it is kept for inspection and carries no gradient.
+    public var failure: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case taskID = "task_id"
         case taskType = "task_type"
         case leaf
         case policyVersion = "policy_version"
-        case ids, mask, logprobs, advantages, weight, reward
+        case ids, mask, logprobs, advantages, weight, reward, failure
     }
 
     /// One JSON line (no trailing newline), keys in the documented order.
@@ -42,7 +45,7 @@ public struct TrainingRow: Codable, Sendable, Equatable {
             ("policy_version", .unsigned(policyVersion)), ("ids", .integers(ids)), ("mask", .integers(mask)),
             ("logprobs", .numbers(logprobs)), ("advantages", .numbers(advantages)), ("weight", .number(weight)),
             ("reward", reward.json),
-        ]).text
+        ] + (failure.map { [("failure", OrderedJSON.string($0))] } ?? [])).text
     }
 
     /// The `policy_version` of a row written by `jsonLine()`, read without parsing the whole line

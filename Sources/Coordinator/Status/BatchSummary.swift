@@ -16,6 +16,10 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var aepo: AEPODecision
     /// Per tool name, from the tool calls recorded in the batch's trees.
     public var tools: [String: ToolCalls] = [:]
+    /// Requests left out of the batch (no rows), by outcome.
+    public var dropped: [String: Int] = [:]
+    /// Requests whose rows are kept with weight 0, by outcome.
+    public var masked: [String: Int] = [:]
 
     /// The calls of one tool in one batch.
     public struct ToolCalls: Sendable, Codable, Equatable {
@@ -45,17 +49,23 @@ public struct BatchSummary: Sendable, Codable, Equatable {
         }
     }
 
-    init(batch: CoordinatorCore.OpenBatch, results: [RolloutResult], signal: BatchSignal) {
+    /// `rejected`: requests the writer left out for breaking the tree contract.
+    init(batch: CoordinatorCore.OpenBatch, results: [RolloutResult], signal: BatchSignal, rejected: [String: String] = [:]) {
         index = batch.index
         trees = results.count
         rows = signal.rows.count
-        failedRequests = batch.failures.count
+        failedRequests = batch.failures.count + rejected.count
+        for (id, _) in batch.failures {
+            let outcome = (batch.failedOutcomes[id] ?? .backendError).rawValue
+            if batch.masked[id] != nil { masked[outcome, default: 0] += 1 } else { dropped[outcome, default: 0] += 1 }
+        }
+        if !rejected.isEmpty { dropped[RolloutOutcome.contractViolation.rawValue, default: 0] += rejected.count }
         generatedTokens = results.reduce(0) { $0 + Int($1.stats.generatedTokens) }
         toolCalls = results.reduce(0) { $0 + Int($1.stats.toolCalls) }
         toolErrors = results.reduce(0) { $0 + Int($1.stats.toolErrors) }
         aepo = signal.decision
         var byType: [String: TypeStats] = [:]
-        for row in signal.rows {
+        for row in signal.rows where row.failure == nil {
             var stats = byType[row.taskType] ?? TypeStats()
             stats.trajectories += 1
             stats.rewardSum += Double(row.reward.outcome)
@@ -96,7 +106,11 @@ public struct BatchSummary: Sendable, Codable, Equatable {
             let stats = byType[type]!
             return "\(type) reward \(String(format: "%.3f", stats.meanReward)) (\(stats.correct)/\(stats.trajectories) correct)"
         }
+        func list(_ counts: [String: Int]) -> String {
+            counts.keys.sorted().map { "\($0) \(counts[$0]!)" }.joined(separator: ", ")
+        }
         return "batch \(index) written: \(trees) trees, \(rows) rows; " + types.joined(separator: ", ")
-            + (failedRequests > 0 ? "; \(failedRequests) request(s) failed" : "")
+            + (dropped.isEmpty ? "" : "; \(dropped.values.reduce(0, +)) tree(s) dropped (\(list(dropped)))")
+            + (masked.isEmpty ? "" : "; \(masked.values.reduce(0, +)) tree(s) masked (\(list(masked)))")
     }
 }

@@ -22,6 +22,9 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// The eval of every policy version evaluated so far, oldest first (the lines of
     /// `run_dir/eval.jsonl`); nil for a job without `eval:`.
     public var eval: [EvalReport]? = nil
+    /// How rollouts ended: failed attempts by reason and task type, retries, drops and masks
+    /// (nil from coordinators that predate typed outcomes).
+    public var outcomes: Outcomes? = nil
 
     public struct Job: Codable, Sendable, Equatable {
         public var name: String
@@ -33,6 +36,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var batchesTotal: Int
         public var batchesCompleted: Int
         public var batchesWritten: Int
+        /// Batches whose files could not be written (a disk error); nil from older coordinators.
+        public var batchesFailed: Int? = nil
         public var batchesOpen: Int
         public var requestsDone: Int
         public var requestsPerBatch: Int
@@ -164,6 +169,24 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var leasesExpired: Int
         /// Rows left out of served batches for being sampled with a policy too old.
         public var staleRowsDropped: Int
+    }
+
+    /// Failed rollouts and what became of them. Reasons are the failure outcomes of
+    /// `RolloutOutcome` (`tool_infra_error`, `backend_error`, `contract_violation`, `timeout`,
+    /// `cancelled`); dictionary keys are outcome names and task types as written.
+    public struct Outcomes: Codable, Sendable, Equatable {
+        /// Failed attempts by reason, then task type (a retried request counts every attempt).
+        public var failed: [String: [String: Int]]
+        /// Sum of `failed`.
+        public var failedTotal: Int
+        /// Scored trees that hold at least one model's bad call, by task type (not failures).
+        public var modelErrors: [String: Int]
+        /// Requests sent again after a failed attempt.
+        public var retried: Int
+        /// Requests left out of their batch, by final reason.
+        public var dropped: [String: Int]
+        /// Requests kept as weight-0 rows, by final reason.
+        public var masked: [String: Int]
     }
 
     public struct AEPO: Codable, Sendable, Equatable {

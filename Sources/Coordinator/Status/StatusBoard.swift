@@ -115,7 +115,9 @@ struct StatusBoard {
         let uptime = max(now - started, 1e-3)
         let counters = core.counters
         let perBatch = config.batch.tasks
-        let remaining = max(0, config.batch.count * perBatch - counters.results - counters.givenUp)
+        // Masked requests are done too: their rows are written, with weight 0.
+        let done = counters.results + counters.givenUp + core.outcomes.maskedTotal
+        let remaining = max(0, config.batch.count * perBatch - done)
         let rate = Double(counters.results) / uptime
         let workers = core.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
             JobStatus.Worker(
@@ -129,8 +131,8 @@ struct StatusBoard {
             job: .init(
                 name: config.name, phase: phase, runDir: runDirectory, startedAt: formatter.string(from: startedAt),
                 uptimeS: uptime, batchesTotal: config.batch.count, batchesCompleted: core.batchesCompleted,
-                batchesWritten: batchesWritten, batchesOpen: core.openBatches.count,
-                requestsDone: counters.results + counters.givenUp, requestsPerBatch: perBatch,
+                batchesWritten: batchesWritten, batchesFailed: batchesFailed, batchesOpen: core.openBatches.count,
+                requestsDone: done, requestsPerBatch: perBatch,
                 etaS: rate > 0 ? Double(remaining) / rate : nil),
             queue: .init(depth: core.queueDepth, byType: core.queueDepthByType, inFlight: core.inFlightCount),
             workers: workers,
@@ -161,6 +163,18 @@ struct StatusBoard {
             tools: tools.mapValues(\.status),
             history: history.series,
             trainer: Self.trainerStatus(core: core, trainer: trainer, config: config),
-            eval: config.eval == nil ? nil : evalReports)
+            eval: config.eval == nil ? nil : evalReports,
+            outcomes: Self.outcomes(core.outcomes))
+    }
+
+    /// The status form of the core's outcome tally (outcome names as keys).
+    static func outcomes(_ tally: OutcomeTally) -> JobStatus.Outcomes {
+        func named(_ counts: [RolloutOutcome: Int]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+        }
+        return JobStatus.Outcomes(
+            failed: Dictionary(uniqueKeysWithValues: tally.failed.map { ($0.key.rawValue, $0.value) }),
+            failedTotal: tally.failedTotal, modelErrors: tally.modelErrors, retried: tally.retried,
+            dropped: named(tally.dropped), masked: named(tally.masked))
     }
 }

@@ -28,6 +28,77 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// The closed set of ways a rollout ends.
+public nonisolated enum Arbor_V1_RolloutOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// The tree is complete and every tool call ran (or failed by the model's own doing).
+  case ok // = 0
+
+  /// The model made a bad call (malformed, unknown tool, bad arguments, a tool error it caused):
+  /// the failed step stays in the tree and is scored like any other.
+  case modelError // = 1
+
+  /// A tool failed because of its infrastructure (sandbox spawn, MCP server died, runner
+  /// timeout), not because of the model.
+  case toolInfraError // = 2
+
+  /// The policy backend failed (inference error, completion server unreachable).
+  case backendError // = 3
+
+  /// The tree breaks the tree contract (found by the coordinator on arrival).
+  case contractViolation // = 4
+
+  /// The rollout ran past the job's `workers.rollout_timeout_s` (decided by the coordinator).
+  case timeout // = 5
+
+  /// The rollout was cancelled before it finished, by something other than the coordinator.
+  case cancelled // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .ok
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .ok
+    case 1: self = .modelError
+    case 2: self = .toolInfraError
+    case 3: self = .backendError
+    case 4: self = .contractViolation
+    case 5: self = .timeout
+    case 6: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .ok: return 0
+    case .modelError: return 1
+    case .toolInfraError: return 2
+    case .backendError: return 3
+    case .contractViolation: return 4
+    case .timeout: return 5
+    case .cancelled: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Arbor_V1_RolloutOutcome] = [
+    .ok,
+    .modelError,
+    .toolInfraError,
+    .backendError,
+    .contractViolation,
+    .timeout,
+    .cancelled,
+  ]
+
+}
+
 /// The one message on the wire. A receiver that cannot decode a frame, or that sees a
 /// `protocol_version` it does not speak, answers with an `Error` and keeps serving.
 public nonisolated struct Arbor_V1_Envelope: Sendable {
@@ -440,6 +511,42 @@ public nonisolated struct Arbor_V1_RolloutSpec: Sendable {
   /// Scripted backend only: simulated latency per step, in milliseconds.
   public var scriptedStepLatencyMs: UInt32 = 0
 
+  /// Scripted backend only: faults injected at these rates (job.yaml `workers.scripted_faults`).
+  public var scriptedFaults: Arbor_V1_ScriptedFaults {
+    get {_scriptedFaults ?? Arbor_V1_ScriptedFaults()}
+    set {_scriptedFaults = newValue}
+  }
+  /// Returns true if `scriptedFaults` has been explicitly set.
+  public var hasScriptedFaults: Bool {self._scriptedFaults != nil}
+  /// Clears the value of `scriptedFaults`. Subsequent reads from it will return its default value.
+  public mutating func clearScriptedFaults() {self._scriptedFaults = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _scriptedFaults: Arbor_V1_ScriptedFaults? = nil
+}
+
+/// Probabilities in [0, 1] that a scripted rollout fails in each way; the dice are seeded from
+/// the request's seed, task and attempt, so a job replays the same faults.
+public nonisolated struct Arbor_V1_ScriptedFaults: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tree breaks the contract (a node's parent is not in the tree).
+  public var malformedTree: Double = 0
+
+  /// One tool call fails as infrastructure.
+  public var toolInfraError: Double = 0
+
+  /// The backend throws.
+  public var backendError: Double = 0
+
+  /// The rollout never returns until cancelled.
+  public var hang: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -456,6 +563,7 @@ public nonisolated struct Arbor_V1_RolloutResult: Sendable {
 
   public var taskID: String = String()
 
+  /// The tree grown (partial or empty for a failed rollout).
   public var tree: Arbor_V1_RolloutTree {
     get {_tree ?? Arbor_V1_RolloutTree()}
     set {_tree = newValue}
@@ -473,6 +581,13 @@ public nonisolated struct Arbor_V1_RolloutResult: Sendable {
   public var hasStats: Bool {self._stats != nil}
   /// Clears the value of `stats`. Subsequent reads from it will return its default value.
   public mutating func clearStats() {self._stats = nil}
+
+  /// How the rollout ended. Only OK and MODEL_ERROR trees are scored; what happens to the others
+  /// (retry elsewhere, drop, mask) is the job's `failures:` policy.
+  public var outcome: Arbor_V1_RolloutOutcome = .ok
+
+  /// Why, for every outcome but OK: a sentence naming the place (tool, backend, node).
+  public var outcomeDetail: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -565,6 +680,10 @@ public nonisolated struct Arbor_V1_ToolCall: Sendable {
   public var error: String = String()
 
   public var latencyMs: Double = 0
+
+  /// The call failed because of the tool's infrastructure (sandbox spawn, MCP server down,
+  /// runner timeout), not because of the model: the rollout ends as TOOL_INFRA_ERROR.
+  public var infraError: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -853,6 +972,10 @@ public nonisolated struct Arbor_V1_Error: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "arbor.v1"
+
+nonisolated extension Arbor_V1_RolloutOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROLLOUT_OUTCOME_OK\0\u{1}ROLLOUT_OUTCOME_MODEL_ERROR\0\u{1}ROLLOUT_OUTCOME_TOOL_INFRA_ERROR\0\u{1}ROLLOUT_OUTCOME_BACKEND_ERROR\0\u{1}ROLLOUT_OUTCOME_CONTRACT_VIOLATION\0\u{1}ROLLOUT_OUTCOME_TIMEOUT\0\u{1}ROLLOUT_OUTCOME_CANCELLED\0")
+}
 
 nonisolated extension Arbor_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
@@ -1603,7 +1726,7 @@ nonisolated extension Arbor_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Arbor_V1_RolloutSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RolloutSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}trajectories\0\u{1}branching\0\u{3}max_tool_steps\0\u{3}max_step_tokens\0\u{1}temperature\0\u{3}top_p\0\u{3}top_k\0\u{1}seed\0\u{3}system_prompt\0\u{3}scripted_step_latency_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}trajectories\0\u{1}branching\0\u{3}max_tool_steps\0\u{3}max_step_tokens\0\u{1}temperature\0\u{3}top_p\0\u{3}top_k\0\u{1}seed\0\u{3}system_prompt\0\u{3}scripted_step_latency_ms\0\u{3}scripted_faults\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1621,12 +1744,17 @@ nonisolated extension Arbor_V1_RolloutSpec: SwiftProtobuf.Message, SwiftProtobuf
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.systemPrompt) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.scriptedStepLatencyMs) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._scriptedFaults) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.trajectories != 0 {
       try visitor.visitSingularUInt32Field(value: self.trajectories, fieldNumber: 1)
     }
@@ -1657,6 +1785,9 @@ nonisolated extension Arbor_V1_RolloutSpec: SwiftProtobuf.Message, SwiftProtobuf
     if self.scriptedStepLatencyMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.scriptedStepLatencyMs, fieldNumber: 10)
     }
+    try { if let v = self._scriptedFaults {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1671,6 +1802,52 @@ nonisolated extension Arbor_V1_RolloutSpec: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.seed != rhs.seed {return false}
     if lhs.systemPrompt != rhs.systemPrompt {return false}
     if lhs.scriptedStepLatencyMs != rhs.scriptedStepLatencyMs {return false}
+    if lhs._scriptedFaults != rhs._scriptedFaults {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Arbor_V1_ScriptedFaults: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScriptedFaults"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}malformed_tree\0\u{3}tool_infra_error\0\u{3}backend_error\0\u{1}hang\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.malformedTree) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.toolInfraError) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.backendError) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.hang) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.malformedTree.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.malformedTree, fieldNumber: 1)
+    }
+    if self.toolInfraError.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.toolInfraError, fieldNumber: 2)
+    }
+    if self.backendError.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.backendError, fieldNumber: 3)
+    }
+    if self.hang.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.hang, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Arbor_V1_ScriptedFaults, rhs: Arbor_V1_ScriptedFaults) -> Bool {
+    if lhs.malformedTree != rhs.malformedTree {return false}
+    if lhs.toolInfraError != rhs.toolInfraError {return false}
+    if lhs.backendError != rhs.backendError {return false}
+    if lhs.hang != rhs.hang {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1678,7 +1855,7 @@ nonisolated extension Arbor_V1_RolloutSpec: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Arbor_V1_RolloutResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RolloutResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}worker_id\0\u{3}task_id\0\u{1}tree\0\u{1}stats\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}worker_id\0\u{3}task_id\0\u{1}tree\0\u{1}stats\0\u{1}outcome\0\u{3}outcome_detail\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1691,6 +1868,8 @@ nonisolated extension Arbor_V1_RolloutResult: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._tree) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._stats) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.outcomeDetail) }()
       default: break
       }
     }
@@ -1716,6 +1895,12 @@ nonisolated extension Arbor_V1_RolloutResult: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._stats {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if self.outcome != .ok {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 6)
+    }
+    if !self.outcomeDetail.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcomeDetail, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1725,6 +1910,8 @@ nonisolated extension Arbor_V1_RolloutResult: SwiftProtobuf.Message, SwiftProtob
     if lhs.taskID != rhs.taskID {return false}
     if lhs._tree != rhs._tree {return false}
     if lhs._stats != rhs._stats {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.outcomeDetail != rhs.outcomeDetail {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1862,7 +2049,7 @@ nonisolated extension Arbor_V1_TreeNode: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Arbor_V1_ToolCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ToolCall"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}arguments_json\0\u{1}ok\0\u{1}output\0\u{1}error\0\u{3}latency_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}arguments_json\0\u{1}ok\0\u{1}output\0\u{1}error\0\u{3}latency_ms\0\u{3}infra_error\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1876,6 +2063,7 @@ nonisolated extension Arbor_V1_ToolCall: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeSingularStringField(value: &self.output) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.latencyMs) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.infraError) }()
       default: break
       }
     }
@@ -1900,6 +2088,9 @@ nonisolated extension Arbor_V1_ToolCall: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.latencyMs.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.latencyMs, fieldNumber: 6)
     }
+    if self.infraError != false {
+      try visitor.visitSingularBoolField(value: self.infraError, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1910,6 +2101,7 @@ nonisolated extension Arbor_V1_ToolCall: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.output != rhs.output {return false}
     if lhs.error != rhs.error {return false}
     if lhs.latencyMs != rhs.latencyMs {return false}
+    if lhs.infraError != rhs.infraError {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,6 +13,7 @@ extension RolloutSpec {
         self.seed = seed
         self.systemPrompt = systemPrompt
         scriptedStepLatencyMs = UInt32(job.workers.scriptedStepLatencyMs)
+        if job.workers.scriptedFaults.isActive { scriptedFaults = job.workers.scriptedFaults.wire }
     }
 }
 
@@ -24,6 +25,8 @@ extension RolloutSpec {
         self.init(job: job, seed: seed, systemPrompt: systemPrompt)
         trajectories = 1
         branching = 1
+        // An eval measures the policy, not the fault handling: no injected faults.
+        clearScriptedFaults()
         if (job.eval?.decoding ?? .greedy) == .greedy {
             temperature = 0
             topP = 1

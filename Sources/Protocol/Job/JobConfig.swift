@@ -50,6 +50,8 @@ public struct JobConfig: Encodable, Sendable, Equatable {
     public var trainer = TrainerSettings()
     /// Evaluation of every policy version; `nil` runs none.
     public var eval: EvalSettings?
+    /// What becomes of failed rollouts, per reason (retry, drop, mask).
+    public var failures = FailureSettings()
 
     /// A job with every default (no model path, no task sets): a starting point for tests.
     public init() {}
@@ -65,6 +67,7 @@ public struct JobConfig: Encodable, Sendable, Equatable {
         case maxStaleness = "max_staleness"
         case trainer
         case eval
+        case failures
     }
 
     /// The task types of the job's task sets, in file order.
@@ -164,6 +167,7 @@ extension JobConfig {
         maxStaleness = try root.int("max_staleness", default: maxStaleness, Bounds.atLeast(0))
         trainer = try TrainerSettings(reading: try root.map("trainer"))
         eval = try root.map("eval").map(EvalSettings.init(reading:))
+        failures = try FailureSettings(reading: try root.map("failures"))
         try root.rejectUnknownKeys()
         try checkWeights(root)
     }

@@ -9,6 +9,11 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var stragglerTimeoutS: Double = 300
     /// Scripted (load-testing) backend only: simulated latency per step, in milliseconds.
     public var scriptedStepLatencyMs: Int = 0
+    /// A request in flight longer than this (seconds, from its first dispatch) is cancelled and
+    /// ends as `timeout`, which the job's `failures:` policy then handles. 0 = never.
+    public var rolloutTimeoutS: Double = 0
+    /// Scripted backend only: faults injected at these rates, deterministically for the job's seed.
+    public var scriptedFaults = ScriptedFaultRates()
 
     /// The defaults above.
     public init() {}
@@ -18,6 +23,8 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
         case heartbeatLiveness = "heartbeat_liveness"
         case stragglerTimeoutS = "straggler_timeout_s"
         case scriptedStepLatencyMs = "scripted_step_latency_ms"
+        case rolloutTimeoutS = "rollout_timeout_s"
+        case scriptedFaults = "scripted_faults"
     }
 }
 
@@ -30,6 +37,8 @@ extension WorkerSettings {
         stragglerTimeoutS = try map.double("straggler_timeout_s", default: stragglerTimeoutS, Bounds.atLeast(0))
         scriptedStepLatencyMs = try map.int(
             "scripted_step_latency_ms", default: scriptedStepLatencyMs, Bounds.atLeast(0))
+        rolloutTimeoutS = try map.double("rollout_timeout_s", default: rolloutTimeoutS, Bounds.atLeast(0))
+        scriptedFaults = try ScriptedFaultRates(reading: try map.map("scripted_faults"))
         try map.rejectUnknownKeys()
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 ///
 /// It grows trees with the same PORTool schedule as the engine-backed driver, so the coordinator,
 /// transport and learning signal see realistic shapes, while costing no CPU. The same request
-/// (task id + seed) always yields the same tree. Thread-safe.
+/// (task id + seed) always yields the same tree. `workers.scripted_faults` makes some attempts
+/// fail on purpose (`ScriptedFault`). Thread-safe.
 public struct ScriptedBackend: PolicyBackend {
     public let name = "scripted"
     /// Vocabulary size the synthetic token ids are drawn from (SmolLM2's).
@@ -23,6 +24,15 @@ public struct ScriptedBackend: PolicyBackend {
     public func rollout(_ request: RolloutRequest, cancellation: CancellationFlag) throws -> RolloutResult {
         let started = Date()
         let spec = request.spec
+        let fault = ScriptedFault.roll(for: request)
+        switch fault {
+        case .backendError:
+            throw WorkerError(.backend, "scripted fault: the backend failed on request \(request.requestID)")
+        case .hang:
+            try ScriptedFault.hang(until: cancellation)
+        default:
+            break
+        }
         let schedule = PORToolSchedule(
             trajectories: Int(spec.trajectories), branching: Int(spec.branching),
             maxToolSteps: Int(spec.maxToolSteps))
@@ -74,6 +84,10 @@ public struct ScriptedBackend: PolicyBackend {
         result.taskID = request.task.taskID
         result.tree = tree.pruningDeadEnds()
         result.stats = stats
+        if fault == .malformedTree { ScriptedFault.malform(&result.tree) }
+        if fault == .toolInfraError {
+            ScriptedFault.failToolInfrastructure(&result.tree, toolName: request.task.tools.first ?? "calculator")
+        }
         return result
     }
 

@@ -137,6 +137,13 @@ public final class WorkerNode: Sendable {
                         tokenWindow.add(tokens: Double(result.stats.generatedTokens), at: Self.now())
                         var stamped = result
                         stamped.workerID = options.workerID
+                        // The tree's tool calls say whether it is clean, a model's bad call or an
+                        // infrastructure failure.
+                        stamped.outcomeDetail = result.classifiedDetail
+                        stamped.outcome = result.classifiedOutcome.wire
+                        if !stamped.rolloutOutcome.isScored {
+                            logger.warning("request \(result.requestID) ended as \(stamped.rolloutOutcome.rawValue): \(stamped.outcomeDetail)")
+                        }
                         pending += session.handle(.finished(stamped), now: Self.now())
                     case .failed(let requestID, let message):
                         cancellations.removeValue(forKey: requestID)
@@ -192,7 +199,9 @@ public final class WorkerNode: Sendable {
             } catch let error as WorkerError where error.code == .cancelled {
                 mailbox.post(.cancelled(requestID: request.requestID))
             } catch {
-                mailbox.post(.failed(requestID: request.requestID, message: "\(error)"))
+                // A typed outcome the coordinator's failure policy acts on, kept and re-sent like
+                // any result until acknowledged.
+                mailbox.post(.finished(.failed(request, outcome: .backendError, detail: "\(error)")))
             }
         }
     }

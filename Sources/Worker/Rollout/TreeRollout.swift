@@ -206,6 +206,7 @@ final class TreeRollout<Store: BranchStore> {
             call.output = result.output
             call.error = result.error.map { "\($0.code.rawValue): \($0.message)" } ?? ""
             call.latencyMs = result.seconds * 1000
+            call.infraError = result.error?.isInfrastructure ?? false
             calls.append(call)
             stats.toolSeconds += result.seconds
         }

@@ -24,6 +24,18 @@ public struct ToolError: Error, Sendable, Equatable, CustomStringConvertible {
         case suspended
         /// Setting the tool up failed (corpus unreadable, MCP server did not start).
         case setup
+        /// The tool's infrastructure failed while serving the call: its MCP server died or is
+        /// being restarted.
+        case infrastructure
+    }
+
+    /// Whether the failure is the infrastructure's, not the model's: the rollout then ends as
+    /// `tool_infra_error` instead of being scored.
+    public var isInfrastructure: Bool {
+        switch code {
+        case .sandboxUnavailable, .setup, .infrastructure: true
+        default: false
+        }
     }
 
     /// What kind of failure.

@@ -165,6 +165,9 @@ final class OneShot<Value: Sendable>: Sendable {
         slot.withLock { $0 = continuation }
     }
 
+    /// Whether the continuation was resumed (or none was armed yet).
+    var isFinished: Bool { slot.withLock { $0 == nil } }
+
     /// Resumes with `value` if nobody did yet; returns whether this call did.
     @discardableResult
     func finish(_ value: Value) -> Bool {

@@ -29,8 +29,8 @@ extension ToolRegistry {
             tools.append(SearchTool(index: try BM25Index.load(corpus: path), settings: settings.search))
         }
         for server in settings.mcpServers {
-            let (connection, served) = try await MCPServerConnection.start(server)
-            tools += served.filter { isWanted($0.name) }.map { MCPTool($0, connection: connection) }
+            let (supervisor, served) = try await MCPServerSupervisor.start(server)
+            tools += served.filter { isWanted($0.name) }.map { MCPTool($0, server: supervisor) }
         }
         var seen = Set<String>()
         for tool in tools where !seen.insert(tool.spec.name).inserted {

@@ -51,9 +51,21 @@ struct CoordinatorCoreTests {
     }
 
     func result(_ id: String) -> Envelope {
+        envelope(.rolloutResult(Self.answered(id)))
+    }
+
+    /// A result of request `id` whose tree meets the contract: the prompt and one answered step.
+    static func answered(_ id: String) -> RolloutResult {
         var result = RolloutResult()
         result.requestID = id
-        return envelope(.rolloutResult(result))
+        var root = WireTreeNode()
+        root.parent = -1
+        var leaf = WireTreeNode()
+        leaf.id = 1
+        leaf.isLeaf = true
+        leaf.outcome = 1
+        result.tree.nodes = [root, leaf]
+        return result
     }
 
     @Test func dispatchRespectsSlotsAndOpensBatchesUpToTheLimit() {

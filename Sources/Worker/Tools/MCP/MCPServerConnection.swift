@@ -7,8 +7,7 @@ import SystemPackage
 ///
 /// The server runs as a child process for as long as this object lives; its stderr is discarded.
 /// Thread-safe: the SDK's `Client` is an actor that matches concurrent requests to replies.
-/// TODO: a server that dies is not restarted; its calls fail with `tool_failed` until the
-/// worker restarts.
+/// A server that dies is started again by its `MCPServerSupervisor`.
 public final class MCPServerConnection: Sendable {
     /// The job.yaml entry this server came from.
     public let settings: MCPServerSettings
@@ -23,8 +22,15 @@ public final class MCPServerConnection: Sendable {
 
     /// Starts the server, completes the MCP handshake within `timeout_s`, and returns the
     /// connection with the server's tools. Throws `ToolError(.setup)` naming the server.
-    public static func start(_ settings: MCPServerSettings) async throws -> (MCPServerConnection, [MCP.Tool]) {
+    /// `onExit` runs (on a Foundation thread) when the server process exits.
+    public static func start(
+        _ settings: MCPServerSettings, onExit: @escaping @Sendable () -> Void = {}
+    ) async throws -> (MCPServerConnection, [MCP.Tool]) {
+        // A server that dies leaves a pipe without a reader: the next write must fail with EPIPE
+        // (a tool infrastructure error), not kill the whole worker with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let process = Process()
+        process.terminationHandler = { _ in onExit() }
         let executable = settings.command[0].contains("/") ? settings.command[0]
             : SandboxCommand.lookUp(settings.command[0], in: ProcessInfo.processInfo.environment["PATH"])
         guard let executable else {
@@ -45,7 +51,15 @@ public final class MCPServerConnection: Sendable {
             output: FileDescriptor(rawValue: toServer.fileHandleForWriting.fileDescriptor))
         let client = Client(name: "arbor-worker", version: "1.0")
         let connection = MCPServerConnection(settings: settings, client: client, process: process)
-        let handshake: Result<[MCP.Tool], ToolError> = await Deadline.race(seconds: settings.timeoutSeconds) {
+        let handshake: Result<[MCP.Tool], ToolError> = await Deadline.race(
+            seconds: settings.timeoutSeconds,
+            // A server that exits before its handshake fails the start at once (a restart then
+            // backs off) instead of holding it for the whole timeout.
+            giveUpWhen: { () -> Result<[MCP.Tool], ToolError>? in
+                process.isRunning ? nil : .failure(
+                    ToolError(.setup, "mcp_servers '\(settings.name)': the server exited with status \(process.terminationStatus) before its handshake"))
+            }
+        ) {
             do {
                 try await client.connect(transport: transport)
                 var tools: [MCP.Tool] = []
@@ -100,9 +114,16 @@ public final class MCPServerConnection: Sendable {
         }
     }
 
-    /// Stops the server process.
+    /// Whether the server process still runs.
+    var isRunning: Bool { process.isRunning }
+    /// The server's process id.
+    var processID: Int32 { process.processIdentifier }
+
+    /// Stops the server process and ends the client's read loop (which would otherwise keep
+    /// polling a dead pipe).
     public func stop() {
         if process.isRunning { process.terminate() }
+        Task { [client] in await client.disconnect() }
     }
 
     deinit { stop() }
@@ -111,8 +132,11 @@ public final class MCPServerConnection: Sendable {
 /// Runs work against a wall-clock limit; the slower side's result is dropped.
 enum Deadline {
     /// The result of `work`, or of `onTimeout` when `seconds` pass first (then `work` is cancelled).
+    /// `giveUpWhen`, checked every 50 ms until one side finishes, ends the race early with its
+    /// value when it returns one.
     static func race<T: Sendable>(
-        seconds: Double, _ work: @escaping @Sendable () async -> T, onTimeout: @escaping @Sendable () -> T
+        seconds: Double, giveUpWhen: (@Sendable () -> T?)? = nil,
+        _ work: @escaping @Sendable () async -> T, onTimeout: @escaping @Sendable () -> T
     ) async -> T {
         let once = OneShot<T>()
         return await withCheckedContinuation { continuation in
@@ -121,6 +145,17 @@ enum Deadline {
             Task {
                 try? await Task.sleep(for: .seconds(seconds))
                 if once.finish(onTimeout()) { task.cancel() }
+            }
+            if let giveUpWhen {
+                Task {
+                    while !once.isFinished {
+                        if let early = giveUpWhen() {
+                            if once.finish(early) { task.cancel() }
+                            return
+                        }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
             }
         }
     }

@@ -8,21 +8,21 @@ public struct MCPTool: Tool {
     public let spec: ToolSpec
     /// From the server's `timeout_s` and `concurrency`.
     public let limits: ToolLimits
-    let connection: MCPServerConnection
+    let server: MCPServerSupervisor
 
-    /// The tool `tool` of `connection`.
-    init(_ tool: MCP.Tool, connection: MCPServerConnection) {
-        self.connection = connection
+    /// The tool `tool` of the server `server` keeps running.
+    init(_ tool: MCP.Tool, server: MCPServerSupervisor) {
+        self.server = server
         let schema = (try? JSONValue.parse(String(decoding: (try? JSONEncoder().encode(tool.inputSchema)) ?? Data(),
             as: UTF8.self))) ?? ["type": "object"]
         spec = ToolSpec(name: tool.name, description: tool.description ?? "", parameters: schema)
-        limits = ToolLimits(timeoutSeconds: connection.settings.timeoutSeconds,
-            concurrency: connection.settings.concurrency)
+        limits = ToolLimits(timeoutSeconds: server.settings.timeoutSeconds,
+            concurrency: server.settings.concurrency)
     }
 
-    /// Calls the tool on its server.
+    /// Calls the tool on its server; `ToolError(.infrastructure)` while the server is down.
     public func run(arguments: [String: JSONValue]) async throws -> String {
-        try await connection.call(spec.name, arguments: arguments)
+        try await server.call(spec.name, arguments: arguments)
     }
 }
 
