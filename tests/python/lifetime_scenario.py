@@ -96,6 +96,18 @@ def descendants_named(root, name):
     return found
 
 
+def wait_for_sandboxes(process, count, timeout=120):
+    """The bwrap processes below `process` once there are `count` (or what there is at the timeout)."""
+    deadline = time.time() + timeout
+    sandboxes = []
+    while time.time() < deadline and process.poll() is None:
+        sandboxes = descendants_named(process.pid, "bwrap")
+        if len(sandboxes) >= count:
+            break
+        time.sleep(0.05)
+    return sandboxes
+
+
 def write_job(scratch, model):
     examples = pathlib.Path(__file__).resolve().parents[2] / "examples"
     job = scratch / "job.yaml"
@@ -143,6 +155,15 @@ def main():
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     report["run"] = {"status": run.returncode, "stdout": run.stdout[-600:], "stderr": run.stderr[-600:]}
 
+    # 2b. The same run, its `arbor run` killed with SIGKILL once the worker's warm pool is up: the
+    # worker notices its parent is gone, drains, and exits on its own, sandboxes torn down.
+    killed_run = subprocess.Popen(
+        [arbor, "run", "--config", str(job), "--workers", "1", "--run-dir", str(scratch / "run-killed")],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(scratch / "run-killed.log", "w"))
+    report["killed_run_sandboxes_before_kill"] = len(wait_for_sandboxes(killed_run, 3))
+    killed_run.kill()
+    killed_run.wait()
+
     # 3. A worker with a warm pool, killed with SIGKILL.
     log = open(scratch / "coordinator.log", "w")
     coordinator = subprocess.Popen(
@@ -160,14 +181,7 @@ def main():
         [arbor, "worker", "--connect", endpoints.get("workers", "tcp://127.0.0.1:1"), "--backend", "builtin",
          "--model", model, "--slots", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(scratch / "worker.log", "w"))
-    deadline = time.time() + 120
-    sandboxes = []
-    while time.time() < deadline and worker.poll() is None:
-        sandboxes = descendants_named(worker.pid, "bwrap")
-        if len(sandboxes) >= 3:
-            break
-        time.sleep(0.05)
-    report["worker_sandboxes_before_kill"] = len(sandboxes)
+    report["worker_sandboxes_before_kill"] = len(wait_for_sandboxes(worker, 3))
     worker.kill()
     worker.wait()
     coordinator.send_signal(signal.SIGTERM)

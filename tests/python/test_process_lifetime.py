@@ -2,8 +2,9 @@
 
 Runs lifetime_scenario.py in its own process, a child subreaper: a dozen `arbor tool call python`
 with varied and hostile programs (two at a time, so warm-pool refills race each command's exit),
-an `arbor run` of a small job offering the python tool, and a builtin worker with a warm pool that
-is killed with SIGKILL. Five seconds later no process those commands started may remain: not a
+an `arbor run` of a small job offering the python tool, the same run with `arbor run` killed with
+SIGKILL once its worker's warm pool is up, and a builtin worker with a warm pool that is killed
+with SIGKILL. Five seconds later no process those commands started may remain: not a
 bwrap or python of a sandbox, nor an arbor process, found by descent from the scenario or by the
 run's ARBOR_TEST_MARKER in /proc/*/environ (so other tests and engineers' processes are ignored).
 """
@@ -58,5 +59,6 @@ def test_no_process_outlives_tool_calls_runs_or_a_killed_worker(tmp_path):
     # The run finished, and the killed worker had its warm pool up when it died.
     assert report["run"]["status"] == 0, report["run"]["stderr"]
     assert report["worker_sandboxes_before_kill"] >= 3
+    assert report["killed_run_sandboxes_before_kill"] >= 3
 
     assert report["leftovers"] == [], json.dumps(report["leftovers"], indent=1)

@@ -30,20 +30,15 @@ public final class MCPServerConnection: Sendable {
         guard let executable else {
             throw ToolError(.setup, "mcp_servers '\(settings.name)': '\(settings.command[0])' was not found on PATH")
         }
-        let command = [executable] + settings.command.dropFirst()
-        // setpriv arms a parent-death signal before the server starts, so a worker that is killed
-        // (even with SIGKILL) takes its MCP servers with it.
-        let argv = SandboxCommand.lookUp("setpriv", in: "/usr/bin:/bin").map { [$0, "--pdeathsig", "KILL", "--"] + command }
-            ?? command
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = Array(settings.command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(settings.env) { _, new in new }
         let toServer = Pipe(), fromServer = Pipe()
         process.standardInput = toServer
         process.standardOutput = fromServer
         process.standardError = FileHandle.nullDevice
-        // The parent-death signal follows the spawning *thread*: spawn from the long-lived one.
-        do { try SandboxSpawner.shared.onSpawnerThread { try process.run() } } catch {
+        // A worker that is killed (even with SIGKILL) takes its MCP servers with it.
+        do { try ParentDeathSignal.run(process) } catch {
             throw ToolError(.setup, "mcp_servers '\(settings.name)': could not start \(settings.command)", cause: error)
         }
         let transport = StdioTransport(
