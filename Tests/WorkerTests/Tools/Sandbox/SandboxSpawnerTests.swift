@@ -33,20 +33,22 @@ struct SandboxSpawnerTests {
     @Test("killing a sandbox's outer process alone ends a grandchild in a session of its own")
     func outerProcessIsANamespaceInit() throws {
         try #require(geteuid() == 0, "creating PID namespaces needs CAP_SYS_ADMIN: run as root")
-        let tag = "arbor-spawner-test-\(UUID().uuidString.prefix(8))"
+        // sleep's argument doubles as the tag that finds these processes (sleep takes numbers only).
+        let tag = String(Int.random(in: 100_000_000...999_999_999))
         // The shell starts a sleeper in a new session (outside the shell's process group), then waits.
         let process = try SandboxSpawner.shared.spawn(
-            ["/bin/sh", "-c", "setsid sleep 600 \(tag) & sleep 600 \(tag)-waiter; : \(tag)"],
+            ["/bin/sh", "-c", "setsid sleep 9\(tag) & sleep 8\(tag); : \(tag)"],
             environment: ["PATH=/usr/bin:/bin"])
         #expect(SandboxSpawner.shared.isolatesNamespaces)
         let outer = Self.namespacePids(process.pid)
         #expect(outer.count >= 2 && outer.last == 1, "NSpid of the outer process: \(outer)")
         let deadline = ContinuousClock.now + .seconds(10)
-        let sleepers = "sleep 600 \(tag)"
-        while Self.processes(containing: sleepers, prefix: true).count < 2 && ContinuousClock.now < deadline {
-            usleep(10_000)
+        func sleepers() -> Int {
+            Self.processes(containing: "sleep 9\(tag)", prefix: true).count
+                + Self.processes(containing: "sleep 8\(tag)", prefix: true).count
         }
-        #expect(Self.processes(containing: sleepers, prefix: true).count == 2)
+        while sleepers() < 2 && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(sleepers() == 2)
         // Only the outer process is signalled; the kernel ends the rest of its namespace.
         kill(process.pid, SIGKILL)
         process.collect()
