@@ -191,7 +191,10 @@ struct WorkerCommand: AsyncParsableCommand {
     private static func exitNow(status: Int32, logger: Logger) -> Never {
         PythonTool.tearDownSandboxes(timeout: 2)
         logger.info("worker exiting with status \(status) without draining")
-        Foundation.exit(status)
+        fflush(nil)
+        // Not exit(3): its atexit handlers and static destructors can block on locks that the
+        // still-running engine and transport threads hold.
+        _exit(status)
     }
 }
 
