@@ -145,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             fleet.terminateAll()
             trainerProcess?.stop(grace: trainerGrace)
+            fleet.waitAll(timeout: 10)
             throw error
         }
         progress.stop()

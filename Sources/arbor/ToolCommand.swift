@@ -40,6 +40,12 @@ struct ToolCommand: AsyncParsableCommand {
         func run() async throws {
             let (settings, directory) = try ToolSettingsFile.load(config)
             let registry = try await ToolRegistry.build(settings: settings, jobDirectory: directory)
+            // No process outlives the command: the warm pool (and refills in flight), the MCP
+            // servers, and the sandbox of this call, which the reaper may not have ended yet.
+            defer {
+                registry.shutDown()
+                PythonTool.tearDownSandboxes()
+            }
             if showPrompt { FileHandle.standardError.write(Data((registry.promptBlock() + "\n").utf8)) }
             let executor = ToolExecutor(registry: registry)
             var tracker = ToolFailureTracker(threshold: 0)

@@ -159,19 +159,45 @@ struct WorkerCommand: AsyncParsableCommand {
                 curve: try curveOptions()),
             backend: policy, logger: logger)
         let signals = onTerminationSignals { signal in node.requestDrain(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT") }
-        if exitWithParent { watchParent(node) }
-        let code = try await node.run()
+        if exitWithParent { watchParent(node, logger: logger) }
+        let code: Int32
+        do {
+            code = try await node.run()
+        } catch {
+            PythonTool.tearDownSandboxes()
+            throw error
+        }
         _ = signals
+        // Whatever the tools still hold (warm sandboxes, refills in flight) ends with the worker.
+        PythonTool.tearDownSandboxes()
         if code != 0 { throw ExitCode(code) }
     }
 
-    /// `arbor run` starts workers with this flag: a worker whose parent died drains on its own.
-    private func watchParent(_ node: WorkerNode) {
+    /// Seconds a worker whose parent died has to drain before it exits regardless: with the
+    /// coordinator gone (it usually dies with the parent), a drain can wait forever.
+    static let orphanDrainSeconds = 5.0
+
+    /// `arbor run` starts workers with this flag: a worker whose parent died drains on its own,
+    /// and exits after `orphanDrainSeconds` whether or not the drain finished.
+    private func watchParent(_ node: WorkerNode, logger: Logger) {
         let parent = getppid()
         Thread.detachNewThread {
             while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
             node.requestDrain(reason: "parent exited")
+            Thread.sleep(forTimeInterval: Self.orphanDrainSeconds)
+            logger.warning("parent exited \(Self.orphanDrainSeconds) s ago and the drain has not finished; exiting")
+            Self.exitNow(status: 1, logger: logger)
         }
+    }
+
+    /// Ends every sandbox this worker started, then the process (no drain).
+    private static func exitNow(status: Int32, logger: Logger) -> Never {
+        PythonTool.tearDownSandboxes(timeout: 2)
+        logger.info("worker exiting with status \(status) without draining")
+        fflush(nil)
+        // Not exit(3): its atexit handlers and static destructors can block on locks that the
+        // still-running engine and transport threads hold.
+        _exit(status)
     }
 }
 

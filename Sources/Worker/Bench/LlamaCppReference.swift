@@ -71,7 +71,7 @@ public struct LlamaCppReference: Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.standardError
-        try process.run()
+        try ParentDeathSignal.run(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self)
@@ -96,7 +96,7 @@ public struct LlamaCppReference: Sendable {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.standardOutput = FileHandle.standardError
-        try process.run()
+        try ParentDeathSignal.run(process)
         process.waitUntilExit()
         return process.terminationStatus
     }

@@ -149,7 +149,8 @@ final class LlamaServer: Sendable {
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        // Killed with the test process, even if that one is killed or crashes.
+        try ParentDeathSignal.run(process)
         let server = LlamaServer(url: "http://127.0.0.1:\(port)/v1", process: process)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {

@@ -43,7 +43,8 @@ public final class MCPServerConnection: Sendable {
         process.standardInput = toServer
         process.standardOutput = fromServer
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
+        // A worker that is killed (even with SIGKILL) takes its MCP servers with it.
+        do { try ParentDeathSignal.run(process) } catch {
             throw ToolError(.setup, "mcp_servers '\(settings.name)': could not start \(settings.command)", cause: error)
         }
         let transport = StdioTransport(
@@ -119,10 +120,17 @@ public final class MCPServerConnection: Sendable {
     /// The server's process id.
     var processID: Int32 { process.processIdentifier }
 
-    /// Stops the server process and ends the client's read loop (which would otherwise keep
-    /// polling a dead pipe).
+    /// Stops the server process (SIGTERM, then SIGKILL when it has not exited within 2 s; blocks
+    /// until it is gone) and ends the client's read loop, which would otherwise keep polling a
+    /// dead pipe.
     public func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < deadline { usleep(5_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
         Task { [client] in await client.disconnect() }
     }
 

@@ -15,6 +15,8 @@ final class SandboxPool: Sendable {
         var ready: [SandboxProcess] = []
         /// Spawns reserved but not finished, so concurrent refills never overfill the pool.
         var pending = 0
+        /// Set by `shutDown`: no more refills.
+        var closed = false
     }
 
     let command: SandboxCommand
@@ -63,16 +65,22 @@ final class SandboxPool: Sendable {
     /// Tops the pool up to `size`; a spawn failure leaves it short (the next `take` reports it).
     func refill() {
         while state.withLock({ state in
-            guard state.ready.count + state.pending < size else { return false }
+            guard !state.closed, state.ready.count + state.pending < size else { return false }
             state.pending += 1
             return true
         }) {
             let process = try? spawn()
-            state.withLock { state in
+            let kept = state.withLock { state in
                 state.pending -= 1
-                if let process { state.ready.append(process) }
+                guard let process, !state.closed else { return false }
+                state.ready.append(process)
+                return true
             }
-            if process == nil { return }
+            // A refill that finished after `shutDown` began: its sandbox is not kept.
+            if !kept {
+                process?.kill()
+                return
+            }
         }
     }
 
@@ -88,6 +96,18 @@ final class SandboxPool: Sendable {
     func drain() {
         let waiting = state.withLock { state in defer { state.ready.removeAll() }; return state.ready }
         for process in waiting { process.kill() }
+    }
+
+    /// Stops refilling, waits (up to `timeout` seconds) for refills in flight, then kills and
+    /// reaps every waiting sandbox. Blocks; thread-safe. The pool hands out only cold sandboxes
+    /// afterwards.
+    func shutDown(timeout: Double = 10) {
+        state.withLock { $0.closed = true }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        while state.withLock({ $0.pending > 0 }) && ContinuousClock.now < deadline { usleep(1_000) }
+        let waiting = state.withLock { state in defer { state.ready.removeAll() }; return state.ready }
+        for process in waiting { process.kill() }
+        // Dropping the last reference reaps each one (`SandboxProcess.deinit`).
     }
 
     deinit { drain() }

@@ -219,9 +219,7 @@ final class SandboxProcess: @unchecked Sendable {
     func collect() {
         guard !reaped else { return }
         _ = Glibc.kill(-pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        reaped = true
+        _ = reapExited()
         onReap?()
     }
 
@@ -229,23 +227,40 @@ final class SandboxProcess: @unchecked Sendable {
     /// status, or nil when the deadline passed first.
     private func reap(deadline: ContinuousClock.Instant?) -> Int32? {
         guard !reaped else { return nil }
-        var status: Int32 = 0
         var killed = false
-        while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid || (result < 0 && errno == ECHILD) { break }
-            if !killed, deadline.map({ ContinuousClock.now >= $0 }) ?? true {
-                if deadline != nil { killed = true }
+        while !Self.hasExited(pid) {
+            if deadline.map({ ContinuousClock.now >= $0 }) ?? true {
+                killed = deadline != nil
                 kill()
-                _ = waitpid(pid, &status, 0)
                 break
             }
             usleep(200)
         }
+        // Whatever the program left running in the group (the pid is still held: not reaped yet).
         _ = Glibc.kill(-pid, SIGKILL)
-        reaped = true
+        let status = reapExited()
         onReap?()
         return killed ? nil : status
+    }
+
+    /// Whether child `pid` has exited (or is gone); does not reap it, so the pid stays taken.
+    static func hasExited(_ pid: pid_t) -> Bool {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return errno != EINTR }
+        return info._sifields._sigchld.si_pid == pid
+    }
+
+    /// Waits for the child to exit, tells the spawner while its pid is still taken (a zombie, so
+    /// `SandboxSpawner.tearDown` never signals a reused pid), then reaps it. Returns the raw wait
+    /// status.
+    private func reapExited() -> Int32 {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+        SandboxSpawner.shared.forget(pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        reaped = true
+        return status
     }
 
     private func closeStdin() {
@@ -258,8 +273,7 @@ final class SandboxProcess: @unchecked Sendable {
     deinit {
         if !reaped {
             kill()
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
+            _ = reapExited()
             onReap?()
         }
         closeStdin()
