@@ -7,7 +7,7 @@ extension ToolRegistry {
     public func shutDown() {
         for tool in tools {
             if let python = tool as? PythonTool { python.pool.shutDown() }
-            if let served = tool as? MCPTool { served.connection.stop() }
+            if let served = tool as? MCPTool { served.server.stop() }
         }
     }
 }
