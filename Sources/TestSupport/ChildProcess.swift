@@ -17,7 +17,10 @@ public final class ChildProcess: @unchecked Sendable {
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            guard !data.isEmpty else { return }
+            guard !data.isEmpty else {
+                output.close()
+                return
+            }
             output.append(String(decoding: data, as: UTF8.self))
         }
         try process.run()
@@ -48,7 +51,12 @@ public final class ChildProcess: @unchecked Sendable {
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        return process.isRunning ? nil : process.terminationStatus
+        guard !process.isRunning else { return nil }
+        // The process has exited, but the pipe's handler may not have read its last output yet:
+        // wait for end of file (briefly: a grandchild that outlives it may hold the pipe open).
+        let drained = min(deadline, Date().addingTimeInterval(2))
+        while !output.isClosed && Date() < drained { Thread.sleep(forTimeInterval: 0.01) }
+        return process.terminationStatus
     }
 
     /// Kills the process if it still runs and reaps it.
@@ -75,6 +83,20 @@ private final class LineBuffer: @unchecked Sendable {
             complete += parts
         }
     }
+
+    private var closed = false
+
+    /// The pipe reached end of file: the child and everything holding its output are gone.
+    /// A last line without a newline is kept.
+    func close() {
+        lock.withLock {
+            if !partial.isEmpty { complete.append(partial) }
+            partial = ""
+            closed = true
+        }
+    }
+
+    var isClosed: Bool { lock.withLock { closed } }
 
     var lines: [String] { lock.withLock { complete } }
 }

@@ -44,10 +44,9 @@ struct CoordinatorSessionTests {
         return session.handle(.fromWorker(frames(from: workerA, .register(message))), now: now)
     }
 
+    /// A result whose tree meets the contract (an empty tree would be a contract violation).
     func result(_ id: String) -> Body {
-        var result = RolloutResult()
-        result.requestID = id
-        return .rolloutResult(result)
+        .rolloutResult(CoordinatorCoreTests.answered(id))
     }
 
     func dispatched(_ actions: [CoordinatorSession.Action]) -> [String] {
