@@ -5,19 +5,26 @@ import TestSupport
 /// the coordinator's by a veth pair of its own: worker `i` (from 1) is 10.77.`i`.2 and sees the
 /// coordinator as 10.77.`i`.1. Namespaces are named `arbor-<pid>-<random>-…`, so parallel runs
 /// never collide; `remove()` (also on deinit) deletes them, and a later run deletes those a dead
-/// test process left behind. Needs root and `ip` (iproute2); `tc` with `sch_netem` for `netem`.
+/// test process left behind. Needs root and `ip` (iproute2).
+///
+/// The links are veth pairs, or with `impairment` `ImpairedLink`s: TUN pairs forwarded by a
+/// user-space helper that delays, drops and cuts packets (this kernel, like CI's, has no
+/// `sch_netem`). Either way the addresses are the same.
 final class NetworkHosts: @unchecked Sendable {
     static let ip = "/usr/sbin/ip"
-    static let tc = "/usr/sbin/tc"
     private static let prefix = "arbor-"
 
     let coordinatorHost: String
     let workerHosts: [String]
+    /// Worker `i`'s link at `i - 1`, when the links are impaired.
+    private(set) var impairedLinks: [ImpairedLink] = []
     private var removed = false
 
-    /// Creates the hosts and their links. Throws `MissingPrerequisite` naming what the machine
-    /// lacks (root, iproute2, namespaces, veth), after removing whatever it had made.
-    init(workers: Int) throws {
+    /// Creates the hosts and their links, impaired ones when `impairment` is given (each link's
+    /// loss seeded with `impairment.seed` plus its worker's index). Throws `MissingPrerequisite`
+    /// naming what the machine lacks (root, iproute2, namespaces, veth, TUN), after removing
+    /// whatever it had made.
+    init(workers: Int, impairment: ImpairedLink.Impairment? = nil) throws {
         let name = "\(Self.prefix)\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         coordinatorHost = name + "-c"
         workerHosts = (1...workers).map { "\(name)-w\($0)" }
@@ -32,6 +39,15 @@ final class NetworkHosts: @unchecked Sendable {
             }
             for (offset, host) in workerHosts.enumerated() {
                 let link = offset + 1
+                if var impairment {
+                    impairment.seed += link
+                    impairedLinks.append(
+                        try ImpairedLink(
+                            .init(namespace: coordinatorHost, name: "c\(link)", address: "10.77.\(link).1"),
+                            .init(namespace: host, name: "w\(link)", address: "10.77.\(link).2"),
+                            impairment: impairment))
+                    continue
+                }
                 // Created straight into the two namespaces: the names only need to be unique there.
                 try Self.run(
                     Self.ip,
@@ -45,6 +61,9 @@ final class NetworkHosts: @unchecked Sendable {
         } catch let error as CommandFailed {
             remove()
             throw MissingPrerequisite("network namespaces and veth pairs (run as root with iproute2): \(error)")
+        } catch {
+            remove()
+            throw error
         }
     }
 
@@ -56,35 +75,24 @@ final class NetworkHosts: @unchecked Sendable {
     /// The coordinator's worker endpoint as worker `index` (from 1) reaches it.
     func coordinatorEndpoint(forWorker index: Int, port: String) -> String { "tcp://10.77.\(index).1:\(port)" }
 
-    /// Puts `tc netem` with `options` (`delay 200ms 50ms loss 5%`) on both ends of every link.
-    /// Throws `MissingPrerequisite` when the kernel has no `sch_netem`.
-    func netem(_ options: [String]) throws {
-        for (offset, host) in workerHosts.enumerated() {
-            let link = offset + 1
-            do {
-                try Self.run(Self.tc, ["-n", coordinatorHost, "qdisc", "add", "dev", "c\(link)", "root", "netem"] + options)
-                try Self.run(Self.tc, ["-n", host, "qdisc", "add", "dev", "w\(link)", "root", "netem"] + options)
-            } catch let error as CommandFailed {
-                throw MissingPrerequisite("tc netem (iproute2's tc and the kernel's sch_netem module): \(error)")
-            }
-        }
-    }
-
-    /// Cuts worker `index` (from 1) off: its link goes down at the coordinator's end, so every
-    /// packet either way is dropped.
+    /// Cuts worker `index` (from 1) off so that every packet either way is dropped: an impaired
+    /// link drops them silently; a veth link goes down at the coordinator's end.
     func partition(worker index: Int) throws {
+        if impairedLinks.indices.contains(index - 1) { return try impairedLinks[index - 1].cut() }
         try Self.run(Self.ip, ["-n", coordinatorHost, "link", "set", "c\(index)", "down"])
     }
 
     /// Brings worker `index`'s link back.
     func heal(worker index: Int) throws {
+        if impairedLinks.indices.contains(index - 1) { return try impairedLinks[index - 1].heal() }
         try Self.run(Self.ip, ["-n", coordinatorHost, "link", "set", "c\(index)", "up"])
     }
 
-    /// Deletes the namespaces (their veth pairs go with them). Kill the processes in them first.
+    /// Deletes the namespaces (their links go with them). Kill the processes in them first.
     func remove() {
         guard !removed else { return }
         removed = true
+        for link in impairedLinks { _ = link.stop() }
         for host in [coordinatorHost] + workerHosts {
             _ = try? Self.run(Self.ip, ["netns", "delete", host])
         }
