@@ -86,8 +86,11 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "TestSupport"]),
-        /// Real processes over loopback ZeroMQ: these tests run the built `arbor` binary.
-        .testTarget(name: "IntegrationTests", dependencies: ["ArborProtocol", "TestSupport"]),
+        /// Real processes over loopback ZeroMQ: these tests run the built `arbor` binary, and
+        /// `Support/` holds programs they run (the impaired network link).
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["ArborProtocol", "TestSupport"],
+            exclude: ["Support"]),
         .testTarget(
             name: "ArborCLITests",
             dependencies: ["arbor", "TestSupport"]),

@@ -13,14 +13,23 @@ final class LocalCluster: @unchecked Sendable {
     let workerEndpoint: String
     let controlEndpoint: String
     private(set) var workers: [ChildProcess] = []
+    /// Appended to every coordinator command line, restarts included (CURVE key files).
+    private let coordinatorArguments: [String]
+    /// The command the coordinator runs under (`ip netns exec NAME`); empty: directly.
+    private let coordinatorLauncher: [String]
 
     /// Writes a job over the example task sets (scripted unless `model` says otherwise) and
     /// starts its coordinator; `workerYAML` adds keys to the `workers:` mapping, and
-    /// `coordinatorArguments` are appended to its command line (CURVE key files).
+    /// `coordinatorArguments` are appended to its command line (CURVE key files). `launcher` runs
+    /// the coordinator under another command (`ip netns exec NAME`), and `bindHost` is the address
+    /// its worker socket binds.
     init(
         batches: Int, tasksPerBatch: Int = 8, stepLatencyMs: Int = 0, model: String = "{backend: scripted}",
-        extraYAML: String = "", workerYAML: String = "", coordinatorArguments: [String] = []
+        extraYAML: String = "", workerYAML: String = "", coordinatorArguments: [String] = [],
+        launcher: [String] = [], bindHost: String = "127.0.0.1"
     ) throws {
+        self.coordinatorArguments = coordinatorArguments
+        coordinatorLauncher = launcher
         directory = Fixtures.temporaryDirectory("arbor-cluster")
         runDirectory = directory.appendingPathComponent("run")
         let examples = Fixtures.packageRoot.appendingPathComponent("examples").path
@@ -37,10 +46,10 @@ final class LocalCluster: @unchecked Sendable {
             """
         jobPath = directory.appendingPathComponent("job.yaml").path
         try job.write(toFile: jobPath, atomically: true, encoding: .utf8)
-        coordinator = try ChildProcess(
-            Fixtures.arborBinary,
+        coordinator = try Self.arbor(
+            launcher,
             ["coordinator", "--config", jobPath, "--run-dir", runDirectory.path,
-             "--bind", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"]
+             "--bind", "tcp://\(bindHost):0", "--control", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"]
                 + coordinatorArguments)
         guard let workers = coordinator.waitForLine(containing: "workers: tcp://", timeout: 30),
               let control = coordinator.waitForLine(containing: "control: tcp://", timeout: 5)
@@ -56,10 +65,10 @@ final class LocalCluster: @unchecked Sendable {
         coordinator.signal(SIGKILL)
         _ = coordinator.waitForExit(timeout: 10)
         previousCoordinators.append(coordinator)
-        coordinator = try ChildProcess(
-            Fixtures.arborBinary,
+        coordinator = try Self.arbor(
+            coordinatorLauncher,
             ["coordinator", "--config", jobPath, "--run-dir", runDirectory.path,
-             "--bind", workerEndpoint, "--control", controlEndpoint])
+             "--bind", workerEndpoint, "--control", controlEndpoint] + coordinatorArguments)
         guard coordinator.waitForLine(containing: "workers: tcp://", timeout: 30) != nil else {
             throw ClusterError(message: "restarted coordinator did not start:\n\(coordinator.text)")
         }
@@ -77,16 +86,26 @@ final class LocalCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `arbor` with `arguments`, under `launcher` when it is not empty.
+    static func arbor(_ launcher: [String], _ arguments: [String]) throws -> ChildProcess {
+        guard let command = launcher.first else { return try ChildProcess(Fixtures.arborBinary, arguments) }
+        return try ChildProcess(command, Array(launcher.dropFirst()) + [Fixtures.arborBinary] + arguments)
+    }
+
     /// Starts an `arbor worker` (scripted backend unless `backend` says otherwise);
-    /// `extraArguments` are appended.
+    /// `extraArguments` are appended. `connect` replaces the coordinator's endpoint (another
+    /// host's view of it) and `launcher` runs the worker under another command.
     @discardableResult
     func startWorker(
-        slots: Int = 2, id: String? = nil, backend: String = "scripted", extraArguments: [String] = []
+        slots: Int = 2, id: String? = nil, backend: String = "scripted", extraArguments: [String] = [],
+        connect: String? = nil, launcher: [String] = []
     ) throws -> ChildProcess {
-        var arguments = ["worker", "--connect", workerEndpoint, "--backend", backend, "--slots", "\(slots)"]
+        var arguments = [
+            "worker", "--connect", connect ?? workerEndpoint, "--backend", backend, "--slots", "\(slots)",
+        ]
         if let id { arguments += ["--worker-id", id] }
         arguments += extraArguments
-        let worker = try ChildProcess(Fixtures.arborBinary, arguments)
+        let worker = try Self.arbor(launcher, arguments)
         workers.append(worker)
         return worker
     }

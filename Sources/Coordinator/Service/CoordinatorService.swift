@@ -4,10 +4,11 @@ import Logging
 import Synchronization
 
 /// The coordinator process's service: binds the worker and control ROUTERs, runs
-/// `CoordinatorCore` on its transport thread, scores and writes complete batches on a thread of
-/// their own, and answers status queries.
+/// `CoordinatorSession` (and in it `CoordinatorCore`) on its transport thread, scores and writes
+/// complete batches on a queue of their own, and answers status queries.
 ///
-/// Thread-safe handle; sockets and the core live on the transport thread only.
+/// Thread-safe handle; sockets and the session live on the transport thread only
+/// (`CoordinatorService+Loop.swift`).
 public final class CoordinatorService: Sendable {
     /// Where the coordinator listens and what it runs.
     public struct Options: Sendable {
