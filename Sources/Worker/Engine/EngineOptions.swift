@@ -10,6 +10,10 @@ public struct EngineOptions: Sendable, Equatable {
     public var blockSize: Int = 32
     /// Most rows one forward pass runs; longer prefills run in chunks of this size.
     public var maxBatchRows: Int = 256
+    /// Most rows a forward pass multiplies with the integer kernels on the stored q4_1/q8_0
+    /// weights; larger batches decode weight tiles to f32 for OpenBLAS's sgemm. The crossover
+    /// was measured with `arbor bench engine` (see `WeightProduct`).
+    public var quantizedRowLimit: Int = 16
     /// Longest sequence allowed; nil means the model's training context length.
     public var maxContext: Int? = nil
 

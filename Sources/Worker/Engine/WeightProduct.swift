@@ -1,0 +1,67 @@
+import Kernels
+
+/// How a forward pass multiplies by weight matrices, and the scratch it does so in (allocated
+/// once, sized for the largest batch and the widest matrix).
+///
+/// Quantised weights are multiplied by the integer kernels while the batch has at most
+/// `quantizedRowLimit` rows: there, reading the weights dominates and q4_1 reads ~6× fewer bytes
+/// than f32. Larger batches (prefill, wide decode) are compute-bound, and OpenBLAS's f32 sgemm
+/// wins on them even after decoding each weight tile. Not thread-safe (one per forward pass).
+final class WeightProduct {
+    /// The integer kernels' instruction path.
+    let path: QuantizedPath
+    /// Most rows multiplied by the integer kernels; more go through sgemm.
+    let quantizedRowLimit: Int
+    /// Threads that split a quantised product's weight rows.
+    let threads: Int
+    private let activations: UnsafeMutableRawPointer  // quantizedRowLimit × maxColumns/32 blocks
+    private let tile: UnsafeMutableBufferPointer<Float>  // tileFloats floats of decoded weights
+
+    /// Floats of the decoded tile for sgemm (≈ 1 MB: a slice of rows that stays in L2).
+    static let tileFloats = 256 * 1024
+
+    init(maxColumns: Int, quantizedRowLimit: Int, threads: Int, path: QuantizedPath = .best) {
+        self.path = path
+        self.quantizedRowLimit = quantizedRowLimit
+        self.threads = max(1, threads)
+        activations = .allocate(
+            byteCount: max(1, QuantizedGemm.activationBytes(rows: max(1, quantizedRowLimit), k: maxColumns)), alignment: 64)
+        tile = .allocate(capacity: max(Self.tileFloats, maxColumns))
+    }
+
+    deinit {
+        activations.deallocate()
+        tile.deallocate()
+    }
+
+    /// C (m×w.rows) = A (m×w.columns, row stride `lda`) · Wᵀ; adds to C when `accumulate`.
+    func multiply(
+        _ a: UnsafePointer<Float>, lda: Int, by w: WeightMatrix, into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int,
+        accumulate: Bool = false
+    ) {
+        let k = w.columns
+        if w.format == .f32 {
+            Gemm.multiplyTransposed(
+                a, lda: lda, w.floats, ldb: k, into: c, ldc: ldc, m: m, n: w.rows, k: k, accumulate: accumulate)
+        } else if m <= quantizedRowLimit {
+            QuantizedGemm.quantize(a, lda: lda, into: activations, m: m, k: k)
+            QuantizedGemm.multiplyTransposed(
+                activations: activations, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
+                accumulate: accumulate, path: path, threads: threads)
+        } else {
+            QuantizedGemm.multiplyTransposedDequantizing(
+                a, lda: lda, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
+                accumulate: accumulate, tile: tile)
+        }
+    }
+
+    /// Copies row `row` of `w` into `out` (`w.columns` floats), decoding it if quantised: the
+    /// embedding lookup.
+    func copyRow(_ row: Int, of w: WeightMatrix, into out: UnsafeMutablePointer<Float>) {
+        if w.format == .f32 {
+            out.update(from: w.floats + row * w.columns, count: w.columns)
+        } else {
+            QuantizedGemm.dequantizeRows(w.bytes, format: w.format, k: w.columns, rows: row..<(row + 1), into: out)
+        }
+    }
+}

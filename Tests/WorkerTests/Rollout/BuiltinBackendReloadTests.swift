@@ -1,0 +1,54 @@
+import ArborProtocol
+import Foundation
+import Testing
+
+@testable import Worker
+
+/// Policy reloads must not leak: each `loadPolicy` builds a new model and engine, and the old
+/// engine's buffers (KV cache, forward scratch, the attention kernel's scratch) must go with it.
+/// Regression test for the attention scratch that was never freed (issue 16 item 5).
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct BuiltinBackendReloadTests {
+    /// A job without tools: the reload path is what is measured, not sandboxes.
+    static let jobYAML = """
+        model: {backend: builtin}
+        system_prompt: "You are a helpful assistant."
+        """
+
+    static func request(_ index: Int) -> RolloutRequest {
+        var request = RolloutRequest()
+        request.requestID = "reload-\(index)"
+        request.attempt = 1
+        request.task.taskID = "reload-\(index)"
+        request.task.taskType = "math"
+        request.task.prompt = "What is 2 + 3?"
+        request.task.answer = "5"
+        request.task.verifier = "numeric"
+        request.spec.trajectories = 2
+        request.spec.branching = 2
+        request.spec.maxToolSteps = 0
+        request.spec.maxStepTokens = 8
+        request.spec.temperature = 0.8
+        request.spec.topP = 0.95
+        request.spec.seed = UInt64(index)
+        return request
+    }
+
+    @Test("reloading the policy 50 times, with a rollout after each, keeps resident memory within 5%")
+    func reloadKeepsMemoryFlat() async throws {
+        let path = try EngineFixtures.requireModelPath()
+        let backend = try BuiltinBackend(modelPath: path)
+        try backend.configure(jobYAML: Self.jobYAML)
+        func reloadAndRoll(_ index: Int) async throws {
+            try backend.loadPolicy(weightsPath: path)
+            _ = try await BuiltinBackendTests.offPool { try backend.rollout(Self.request(index), cancellation: CancellationFlag()) }
+        }
+        // Warm-up: the first reloads settle the allocator's arenas and the engine's grown scratch.
+        for index in 0..<3 { try await reloadAndRoll(index) }
+        let before = try #require(ResidentMemory.current(), "/proc/self/statm is unreadable")
+        for index in 3..<53 { try await reloadAndRoll(index) }
+        let after = try #require(ResidentMemory.current(), "/proc/self/statm is unreadable")
+        let growth = Double(after - before) / Double(before)
+        #expect(growth <= 0.05, "RSS \(before / 1_000_000) MB → \(after / 1_000_000) MB after 50 reloads")
+    }
+}
