@@ -26,27 +26,26 @@ static int supports_avx2(void) {
     return (r7[1] >> 5) & 1;  // EBX bit 5: AVX2
 }
 
-static int supports_avx512vnni(void) {
+static int supports_avx512(void) {
     if (!supports_avx2()) return 0;
     if ((read_xcr0() & 0xE6) != 0xE6) return 0;  // opmask, ZMM_Hi256, Hi16_ZMM state enabled
     unsigned r7[4];
     cpuid_leaf(7, 0, r7);
     int f = (r7[1] >> 16) & 1, bw = (r7[1] >> 30) & 1, vl = (r7[1] >> 31) & 1;
-    int vnni = (r7[2] >> 11) & 1;  // ECX bit 11: AVX512_VNNI
-    return f && bw && vl && vnni;
+    return f && bw && vl;
 }
 #else
 static int supports_avx2(void) { return 0; }
-static int supports_avx512vnni(void) { return 0; }
+static int supports_avx512(void) { return 0; }
 #endif
 
-/// Feature bits found on first use (bit 0: avx2, bit 1: avx512vnni; bit 7: probed), cached
+/// Feature bits found on first use (bit 0: avx2, bit 1: avx512; bit 7: probed), cached
 /// because cpuid traps to the hypervisor in a VM. Racing first calls store the same value.
 static int probed_features(void) {
     static volatile int cached = 0;
     int features = cached;
     if (!features) {
-        features = 0x80 | (supports_avx2() ? 1 : 0) | (supports_avx512vnni() ? 2 : 0);
+        features = 0x80 | (supports_avx2() ? 1 : 0) | (supports_avx512() ? 2 : 0);
         cached = features;
     }
     return features;
@@ -56,13 +55,13 @@ int ck_path_supported(ck_path path) {
     switch (path) {
     case CK_PATH_SCALAR: return 1;
     case CK_PATH_AVX2: return (probed_features() & 1) != 0;
-    case CK_PATH_AVX512VNNI: return (probed_features() & 2) != 0;
+    case CK_PATH_AVX512: return (probed_features() & 2) != 0;
     }
     return 0;
 }
 
 ck_path ck_best_path(void) {
-    if (ck_path_supported(CK_PATH_AVX512VNNI)) return CK_PATH_AVX512VNNI;
+    if (ck_path_supported(CK_PATH_AVX512)) return CK_PATH_AVX512;
     if (ck_path_supported(CK_PATH_AVX2)) return CK_PATH_AVX2;
     return CK_PATH_SCALAR;
 }
@@ -71,7 +70,7 @@ const char *ck_path_name(ck_path path) {
     switch (path) {
     case CK_PATH_SCALAR: return "scalar";
     case CK_PATH_AVX2: return "avx2";
-    case CK_PATH_AVX512VNNI: return "avx512vnni";
+    case CK_PATH_AVX512: return "avx512";
     }
     return "unknown";
 }

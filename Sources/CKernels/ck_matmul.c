@@ -4,31 +4,31 @@
 #include "ck_matmul_paths.h"
 
 void ck_matmul_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end,
-                    const ck_block_q16 *x, int m, float *out, size_t ldo, int accumulate) {
+                    const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate) {
 #if defined(__x86_64__)
-    if (path == CK_PATH_AVX512VNNI && ck_path_supported(path)) {
-        ck_matmul_q4_1_avx512vnni(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        ck_matmul_q4_1_avx512(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
-        ck_matmul_q4_1_avx2(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+        ck_matmul_q4_1_avx2(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
         return;
     }
 #endif
-    ck_matmul_q4_1_scalar(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+    ck_matmul_q4_1_scalar(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
 }
 
 void ck_matmul_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end,
-                    const ck_block_q16 *x, int m, float *out, size_t ldo, int accumulate) {
+                    const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate) {
 #if defined(__x86_64__)
-    if (path == CK_PATH_AVX512VNNI && ck_path_supported(path)) {
-        ck_matmul_q8_0_avx512vnni(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        ck_matmul_q8_0_avx512(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
-        ck_matmul_q8_0_avx2(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+        ck_matmul_q8_0_avx2(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
         return;
     }
 #endif
-    ck_matmul_q8_0_scalar(w, k, row_begin, row_end, x, m, out, ldo, accumulate);
+    ck_matmul_q8_0_scalar(w, k, row_begin, row_end, x, ldx, m, out, ldo, accumulate);
 }

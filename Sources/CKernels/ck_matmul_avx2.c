@@ -1,6 +1,7 @@
-// The AVX2 path of the quantised products: vpmaddwd multiplies 16 int16 pairs into 8 int32 sums,
-// two per block. Compiled per function for its target, so the file builds on any x86-64 compiler
-// setting and runs only where ck_path_supported says so.
+// The AVX2 path of the quantised products: each block is decoded to 32 floats in four 8-lane
+// registers (shared by the activation rows), then multiplied with FMAs. Compiled per function for
+// its target, so the file builds on any x86-64 compiler setting and runs only where
+// ck_path_supported says so.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -26,44 +27,54 @@ CK_INLINE float horizontal_sum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/// Σ_j w[j]·x[j] of one block in 8 int32 lanes; w as two vectors of 16 int16 (elements 0–15, 16–31).
-CK_INLINE __m256i block_dot(__m256i w_low, __m256i w_high, const ck_block_q16 *a) {
-    __m256i x_low = _mm256_loadu_si256((const __m256i *)a->q);
-    __m256i x_high = _mm256_loadu_si256((const __m256i *)(a->q + 16));
-    return _mm256_add_epi32(_mm256_madd_epi16(w_low, x_low), _mm256_madd_epi16(w_high, x_high));
+/// Eight bytes (unsigned when `is_unsigned`) widened to floats.
+CK_INLINE __m256 bytes_to_floats(__m128i bytes, int is_unsigned) {
+    return _mm256_cvtepi32_ps(is_unsigned ? _mm256_cvtepu8_epi32(bytes) : _mm256_cvtepi8_epi32(bytes));
 }
 
-/// One q4_1 row against n activation rows (stride `stride` blocks); n is a constant at each call.
-CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const ck_block_q16 *x, int stride, int n, float *out) {
+/// acc[t] += Σ_j w[j]·x_t[j] over one block of 32 decoded weights, for n activation rows.
+CK_INLINE void block_rows(const __m256 w[4], const float *x, size_t ldx, int n, __m256 *acc) {
+    for (int t = 0; t < n; t++) {
+        const float *v = x + (size_t)t * ldx;
+        for (int g = 0; g < 4; g++) acc[t] = _mm256_fmadd_ps(w[g], _mm256_loadu_ps(v + 8 * g), acc[t]);
+    }
+}
+
+/// One q4_1 row against n activation rows (row stride ldx); n is a constant at each call.
+CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const float *x, size_t ldx, int n, float *out) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    float offset[4] = {0, 0, 0, 0};
-    const __m256i nibble = _mm256_set1_epi16(0x0F);
+    const __m128i nibble = _mm_set1_epi8(0x0F);
     for (int b = 0; b < blocks; b++) {
         const uint8_t *block = w + b * CK_Q4_1_BYTES;
-        __m256i wide = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(block + 4)));
-        __m256i low = _mm256_and_si256(wide, nibble), high = _mm256_srli_epi16(wide, 4);
-        float d = half_at(block), m = half_at(block + 2);
-        for (int t = 0; t < n; t++) {
-            const ck_block_q16 *a = x + (size_t)t * stride + b;
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(low, high, a)), _mm256_set1_ps(d * a->d), acc[t]);
-            offset[t] += m * a->s;
-        }
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
+        __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
+        __m256 d = _mm256_set1_ps(half_at(block)), m = _mm256_set1_ps(half_at(block + 2));
+        __m256 decoded[4] = {
+            _mm256_fmadd_ps(bytes_to_floats(low, 1), d, m),
+            _mm256_fmadd_ps(bytes_to_floats(_mm_srli_si128(low, 8), 1), d, m),
+            _mm256_fmadd_ps(bytes_to_floats(high, 1), d, m),
+            _mm256_fmadd_ps(bytes_to_floats(_mm_srli_si128(high, 8), 1), d, m),
+        };
+        block_rows(decoded, x + b * CK_BLOCK, ldx, n, acc);
     }
-    for (int t = 0; t < n; t++) out[t] = horizontal_sum(acc[t]) + offset[t];
+    for (int t = 0; t < n; t++) out[t] = horizontal_sum(acc[t]);
 }
 
 /// One q8_0 row against n activation rows.
-CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const ck_block_q16 *x, int stride, int n, float *out) {
+CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const float *x, size_t ldx, int n, float *out) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < blocks; b++) {
         const uint8_t *block = w + b * CK_Q8_0_BYTES;
-        __m256i low = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(block + 2)));
-        __m256i high = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(block + 18)));
-        float d = half_at(block);
-        for (int t = 0; t < n; t++) {
-            const ck_block_q16 *a = x + (size_t)t * stride + b;
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block_dot(low, high, a)), _mm256_set1_ps(d * a->d), acc[t]);
-        }
+        __m128i first = _mm_loadu_si128((const __m128i *)(block + 2));
+        __m128i second = _mm_loadu_si128((const __m128i *)(block + 18));
+        __m256 d = _mm256_set1_ps(half_at(block));
+        __m256 decoded[4] = {
+            _mm256_mul_ps(bytes_to_floats(first, 0), d),
+            _mm256_mul_ps(bytes_to_floats(_mm_srli_si128(first, 8), 0), d),
+            _mm256_mul_ps(bytes_to_floats(second, 0), d),
+            _mm256_mul_ps(bytes_to_floats(_mm_srli_si128(second, 8), 0), d),
+        };
+        block_rows(decoded, x + b * CK_BLOCK, ldx, n, acc);
     }
     for (int t = 0; t < n; t++) out[t] = horizontal_sum(acc[t]);
 }

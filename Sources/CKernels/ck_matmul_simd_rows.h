@@ -13,7 +13,7 @@ static inline void store(float *out, size_t ldo, int i, int r, const float *v, i
 }
 
 CK_TARGET void CK_CONCAT(ck_matmul_q4_1_, CK_PATH_SUFFIX)(const void *w, int k, int row_begin, int row_end,
-                                                          const ck_block_q16 *x, int m, float *out, size_t ldo,
+                                                          const float *x, size_t ldx, int m, float *out, size_t ldo,
                                                           int accumulate) {
     int blocks = k / CK_BLOCK;
     float v[4];
@@ -21,18 +21,18 @@ CK_TARGET void CK_CONCAT(ck_matmul_q4_1_, CK_PATH_SUFFIX)(const void *w, int k, 
         const uint8_t *row = (const uint8_t *)w + (size_t)r * blocks * CK_Q4_1_BYTES;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
-            rows_q4_1(row, blocks, x + (size_t)i * blocks, blocks, 4, v);
+            rows_q4_1(row, blocks, x + (size_t)i * ldx, ldx, 4, v);
             store(out, ldo, i, r, v, 4, accumulate);
         }
         for (; i < m; i++) {
-            rows_q4_1(row, blocks, x + (size_t)i * blocks, blocks, 1, v);
+            rows_q4_1(row, blocks, x + (size_t)i * ldx, ldx, 1, v);
             store(out, ldo, i, r, v, 1, accumulate);
         }
     }
 }
 
 CK_TARGET void CK_CONCAT(ck_matmul_q8_0_, CK_PATH_SUFFIX)(const void *w, int k, int row_begin, int row_end,
-                                                          const ck_block_q16 *x, int m, float *out, size_t ldo,
+                                                          const float *x, size_t ldx, int m, float *out, size_t ldo,
                                                           int accumulate) {
     int blocks = k / CK_BLOCK;
     float v[4];
@@ -40,11 +40,11 @@ CK_TARGET void CK_CONCAT(ck_matmul_q8_0_, CK_PATH_SUFFIX)(const void *w, int k, 
         const uint8_t *row = (const uint8_t *)w + (size_t)r * blocks * CK_Q8_0_BYTES;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
-            rows_q8_0(row, blocks, x + (size_t)i * blocks, blocks, 4, v);
+            rows_q8_0(row, blocks, x + (size_t)i * ldx, ldx, 4, v);
             store(out, ldo, i, r, v, 4, accumulate);
         }
         for (; i < m; i++) {
-            rows_q8_0(row, blocks, x + (size_t)i * blocks, blocks, 1, v);
+            rows_q8_0(row, blocks, x + (size_t)i * ldx, ldx, 1, v);
             store(out, ldo, i, r, v, 1, accumulate);
         }
     }

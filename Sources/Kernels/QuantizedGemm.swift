@@ -2,43 +2,32 @@ import CKernels
 import Dispatch
 
 /// Matrix products with weights kept in their stored block format (q4_1 or q8_0), for the
-/// bandwidth-bound small batches of decoding: each weight byte is read once per step and the
-/// activations are quantised to int16 per block of 32 (`d = max|x| / 32767`, the block shape of
-/// llama.cpp's q8_1), so every block's dot product is an integer sum scaled once. int16, not
-/// int8: int8 activations moved SmolLM2's logits by up to 0.6 from the f32 reference.
+/// bandwidth-bound small batches of decoding: each weight byte is read once per product, each
+/// block decoded in registers and shared by all activation rows, and multiplied in f32.
 ///
-/// Error against the f32 product of the dequantised weights comes only from the activation
-/// rounding: at most d/2 per element, so |Δ| ≤ Σ_blocks d_x/2 · Σ|w| per output.
+/// Activations stay f32. Quantising them (llama.cpp's q8_1) was tried: int8 moved SmolLM2's
+/// logits by up to 0.6 from the f32 reference and int16 still put replayed log-probs 1.4e-3 off,
+/// so the only difference from `naiveMultiplyTransposed` is the order of the f32 sums.
 public enum QuantizedGemm {
-    /// Bytes of quantised activations for `rows` rows of `k` floats (k a multiple of 32).
-    public static func activationBytes(rows: Int, k: Int) -> Int {
-        rows * (k / 32) * MemoryLayout<ck_block_q16>.stride
-    }
-
-    /// The weight formats the integer kernels multiply.
+    /// The weight formats the block kernels multiply.
     public static func multiplies(_ format: QuantFormat) -> Bool {
         format == .q4_1 || format == .q8_0
     }
 
-    /// Quantises A (m×k, row stride `lda`) into `activations` (`activationBytes(rows: m, k: k)`).
-    public static func quantize(
-        _ a: UnsafePointer<Float>, lda: Int, into activations: UnsafeMutableRawPointer, m: Int, k: Int
-    ) {
-        ck_quantize_rows_q16(a, lda, activations.assumingMemoryBound(to: ck_block_q16.self), Int32(m), Int32(k))
-    }
-
-    /// C (m×n) = A·Wᵀ (adds to C when `accumulate`), with A already quantised by `quantize` and
-    /// W n rows of k in `format` (q4_1 or q8_0, rows back to back). The rows of W are split over
-    /// `threads` threads (the calling thread is one of them), each writing its own columns of C.
+    /// C (m×n) = A·Wᵀ (adds to C when `accumulate`), A m rows of k floats (row stride `lda`), W
+    /// n rows of k in `format` (q4_1 or q8_0, rows back to back, k a multiple of 32). The rows of W
+    /// are split over `threads` threads (the calling thread is one of them), each writing its own
+    /// columns of C.
     public static func multiplyTransposed(
-        activations: UnsafeRawPointer, _ w: UnsafeRawPointer, format: QuantFormat, into c: UnsafeMutablePointer<Float>,
-        ldc: Int, m: Int, n: Int, k: Int, accumulate: Bool = false, path: QuantizedPath = .best, threads: Int = 1
+        _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafeRawPointer, format: QuantFormat,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, accumulate: Bool = false,
+        path: QuantizedPath = .best, threads: Int = 1
     ) {
         precondition(multiplies(format), "QuantizedGemm multiplies q4_1 and q8_0 weights, not \(format)")
         guard m > 0, n > 0 else { return }
         let job = RowSplit(
-            activations: activations.assumingMemoryBound(to: ck_block_q16.self), w: w, q4: format == .q4_1, c: c, ldc: ldc,
-            m: m, n: n, k: k, accumulate: accumulate, path: path.cPath, parts: max(1, min(threads, n / 64)))
+            a: a, lda: lda, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
+            path: path.cPath, parts: max(1, min(threads, n / 64)))
         if job.parts == 1 {
             job.run(part: 0)
         } else {
@@ -71,7 +60,7 @@ public enum QuantizedGemm {
     }
 
     /// C (m×n) = A·Wᵀ (adds when `accumulate`) through sgemm, for batches large enough that
-    /// OpenBLAS's f32 kernels beat the integer ones: W is decoded `tile.count / k` rows at a time
+    /// OpenBLAS's f32 kernels beat the block ones: W is decoded `tile.count / k` rows at a time
     /// into `tile` and each slice of rows multiplied at once, so only one tile is ever in f32.
     public static func multiplyTransposedDequantizing(
         _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafeRawPointer, format: QuantFormat,
@@ -94,7 +83,8 @@ public enum QuantizedGemm {
 /// One quantised product split into `parts` ranges of weight rows; each part writes only its own
 /// columns of C, so the parts may run on different threads at once.
 private struct RowSplit: @unchecked Sendable {
-    let activations: UnsafePointer<ck_block_q16>
+    let a: UnsafePointer<Float>
+    let lda: Int
     let w: UnsafeRawPointer
     let q4: Bool
     let c: UnsafeMutablePointer<Float>
@@ -108,9 +98,9 @@ private struct RowSplit: @unchecked Sendable {
         let end = Int32(n * (part + 1) / parts)
         let add: Int32 = accumulate ? 1 : 0
         if q4 {
-            ck_matmul_q4_1(path, w, Int32(k), begin, end, activations, Int32(m), c, ldc, add)
+            ck_matmul_q4_1(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
         } else {
-            ck_matmul_q8_0(path, w, Int32(k), begin, end, activations, Int32(m), c, ldc, add)
+            ck_matmul_q8_0(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
         }
     }
 }

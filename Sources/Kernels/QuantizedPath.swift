@@ -5,10 +5,10 @@ import CKernels
 public enum QuantizedPath: String, Sendable, CaseIterable {
     /// Portable C: any CPU; the reference the SIMD paths are tested against.
     case scalar
-    /// AVX2 + FMA + F16C (`vpmaddubsw`).
+    /// AVX2 + FMA + F16C: 8 lanes.
     case avx2
-    /// AVX-512 VL/BW + VNNI (`vpdpbusd` on 256-bit lanes).
-    case avx512vnni
+    /// AVX-512 F/BW/VL: 16 lanes.
+    case avx512
 
     /// The fastest path this machine runs.
     public static let best: QuantizedPath = QuantizedPath(ck_best_path())
@@ -23,13 +23,13 @@ public enum QuantizedPath: String, Sendable, CaseIterable {
         switch self {
         case .scalar: return CK_PATH_SCALAR
         case .avx2: return CK_PATH_AVX2
-        case .avx512vnni: return CK_PATH_AVX512VNNI
+        case .avx512: return CK_PATH_AVX512
         }
     }
 
     init(_ path: ck_path) {
         switch path {
-        case CK_PATH_AVX512VNNI: self = .avx512vnni
+        case CK_PATH_AVX512: self = .avx512
         case CK_PATH_AVX2: self = .avx2
         default: self = .scalar
         }

@@ -27,7 +27,7 @@ extension EngineBenchmark {
     }
 
     /// The figures side by side: a table followed by llama.cpp's build and settings, or with
-    /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "arbor_kernels": "avx2",
+    /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "arbor_kernels": "avx512",
     /// "arbor_quantized_row_limit": n, "arbor_weights_mb": x, "arbor_rss_mb": x, "decode_tok_s": {"16":
     /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}}`
     /// (the last two null without a reference run).
@@ -64,7 +64,7 @@ extension EngineBenchmark {
             lines.append(row("decode B=\(b)", arbor.decodeTokensPerSecond[b], llamacpp?.decode_tok_s[String(b)]))
         }
         lines.append(
-            "arbor kernels: \(arbor.kernelPath) int8 products up to B=\(arbor.quantizedRowLimit), sgemm above; "
+            "arbor kernels: \(arbor.kernelPath) block products up to B=\(arbor.quantizedRowLimit), sgemm above; "
                 + String(format: "weights %.1f MB", Double(arbor.weightBytes) / 1e6)
                 + (arbor.residentBytes.map { String(format: ", RSS %.1f MB", Double($0) / 1e6) } ?? ""))
         if let llamacpp {

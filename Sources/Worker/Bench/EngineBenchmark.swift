@@ -22,7 +22,7 @@ public struct EngineBenchmark: Sendable {
         public var threads: Int = 2
         /// Sampling seed.
         public var seed: UInt64 = 0
-        /// Most rows on the integer kernels (nil: the engine's default); for finding the crossover.
+        /// Most rows on the block kernels (nil: the engine's default); for finding the crossover.
         public var quantizedRowLimit: Int? = nil
 
         /// Settings for `prompt`; the rest default to the standard run.
@@ -39,7 +39,7 @@ public struct EngineBenchmark: Sendable {
         public var decodeTokensPerSecond: [Int: Double]
         /// The instruction path of the quantised kernels (`QuantizedPath`).
         public var kernelPath: String = QuantizedPath.best.rawValue
-        /// Batches up to this many rows ran on the integer kernels; larger ones on sgemm.
+        /// Batches up to this many rows ran on the block kernels; larger ones on sgemm.
         public var quantizedRowLimit: Int = 0
         /// Bytes of the model's weights as held in memory.
         public var weightBytes: Int = 0

@@ -5,7 +5,7 @@ import Kernels
 ///
 /// Weight matrices store one output feature per row (ggml's layout), so y = x · Wᵀ. Quantised
 /// rows stay quantised in memory (SmolLM2-135M Q4_1: ≈ 95 MB instead of ≈ 540 MB of f32) and are
-/// multiplied by `QuantizedGemm`'s integer kernels, or decoded a tile at a time for sgemm
+/// multiplied by `QuantizedGemm`'s block kernels, or decoded a tile at a time for sgemm
 /// (see `WeightMatrix+Product.swift`). Immutable once loaded; thread-safe to read.
 public final class WeightMatrix: @unchecked Sendable {
     /// Output features.

@@ -3,18 +3,17 @@ import Kernels
 /// How a forward pass multiplies by weight matrices, and the scratch it does so in (allocated
 /// once, sized for the largest batch and the widest matrix).
 ///
-/// Quantised weights are multiplied by the integer kernels while the batch has at most
+/// Quantised weights are multiplied by the block kernels while the batch has at most
 /// `quantizedRowLimit` rows: there, reading the weights dominates and q4_1 reads ~6× fewer bytes
 /// than f32. Larger batches (prefill, wide decode) are compute-bound, and OpenBLAS's f32 sgemm
 /// wins on them even after decoding each weight tile. Not thread-safe (one per forward pass).
 final class WeightProduct {
-    /// The integer kernels' instruction path.
+    /// The block kernels' instruction path.
     let path: QuantizedPath
-    /// Most rows multiplied by the integer kernels; more go through sgemm.
+    /// Most rows multiplied by the block kernels; more go through sgemm.
     let quantizedRowLimit: Int
     /// Threads that split a quantised product's weight rows.
     let threads: Int
-    private let activations: UnsafeMutableRawPointer  // quantizedRowLimit × maxColumns/32 blocks
     private let tile: UnsafeMutableBufferPointer<Float>  // tileFloats floats of decoded weights
 
     /// Floats of the decoded tile for sgemm (≈ 1 MB: a slice of rows that stays in L2).
@@ -24,13 +23,10 @@ final class WeightProduct {
         self.path = path
         self.quantizedRowLimit = quantizedRowLimit
         self.threads = max(1, threads)
-        activations = .allocate(
-            byteCount: max(1, QuantizedGemm.activationBytes(rows: max(1, quantizedRowLimit), k: maxColumns)), alignment: 64)
         tile = .allocate(capacity: max(Self.tileFloats, maxColumns))
     }
 
     deinit {
-        activations.deallocate()
         tile.deallocate()
     }
 
@@ -44,9 +40,8 @@ final class WeightProduct {
             Gemm.multiplyTransposed(
                 a, lda: lda, w.floats, ldb: k, into: c, ldc: ldc, m: m, n: w.rows, k: k, accumulate: accumulate)
         } else if m <= quantizedRowLimit {
-            QuantizedGemm.quantize(a, lda: lda, into: activations, m: m, k: k)
             QuantizedGemm.multiplyTransposed(
-                activations: activations, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
+                a, lda: lda, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
                 accumulate: accumulate, path: path, threads: threads)
         } else {
             QuantizedGemm.multiplyTransposedDequantizing(

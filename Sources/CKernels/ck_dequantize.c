@@ -1,31 +1,6 @@
-// Activation quantisation and weight dequantisation (scalar; both are small beside the products).
-#include <math.h>
-
+// Weight dequantisation into f32 rows (for the tiled sgemm of large batches).
 #include "CKernels.h"
 #include "ck_half.h"
-
-void ck_quantize_rows_q16(const float *x, size_t ldx, ck_block_q16 *y, int rows, int k) {
-    int blocks = k / CK_BLOCK;
-    for (int r = 0; r < rows; r++) {
-        const float *row = x + (size_t)r * ldx;
-        for (int b = 0; b < blocks; b++) {
-            const float *v = row + b * CK_BLOCK;
-            ck_block_q16 *out = y + (size_t)r * blocks + b;
-            float amax = 0;
-            for (int j = 0; j < CK_BLOCK; j++) amax = fmaxf(amax, fabsf(v[j]));
-            float d = amax / 32767.0f;
-            float inverse = d != 0 ? 1.0f / d : 0;
-            int sum = 0;
-            for (int j = 0; j < CK_BLOCK; j++) {
-                int q = (int)lrintf(v[j] * inverse);
-                out->q[j] = (int16_t)q;
-                sum += q;
-            }
-            out->d = d;
-            out->s = d * (float)sum;
-        }
-    }
-}
 
 void ck_dequantize_rows_q4_1(const void *w, int k, int row_begin, int row_end, float *out) {
     int blocks = k / CK_BLOCK;
