@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Kernels
 
 /// A weight matrix owned by the model: `rows` rows of `columns` elements, row-major, kept in the
@@ -14,8 +19,10 @@ public final class WeightMatrix: @unchecked Sendable {
     public let columns: Int
     /// How the elements are stored: `.f32`, `.q4_1` or `.q8_0`.
     public let format: QuantFormat
-    /// rows × `rowBytes` bytes.
+    /// rows × `rowBytes` bytes, page-aligned.
     let bytes: UnsafeMutableRawPointer
+    /// Bytes mapped for `bytes` (at least one page).
+    private let mappedBytes: Int
 
     /// Bytes of one stored row.
     var rowBytes: Int { format.byteCount(elements: columns) }
@@ -32,11 +39,19 @@ public final class WeightMatrix: @unchecked Sendable {
         self.columns = columns
         self.format = format
         let count = rows * format.byteCount(elements: columns)
-        bytes = .allocate(byteCount: max(count, 1), alignment: 64)
-        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: count)
+        // Mapped directly rather than malloc'd: a policy reload frees a whole model's matrices
+        // (megabytes each), and glibc then raises its mmap threshold past them, so the next
+        // model's matrices land in malloc's per-thread arenas, whose freed tops malloc_trim never
+        // returns: resident memory grew ~3 MB per reload with nothing left allocated.
+        // Anonymous pages read as zero.
+        mappedBytes = max(count, 1)
+        guard let base = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            base != MAP_FAILED
+        else { fatalError("WeightMatrix: cannot map \(mappedBytes) bytes for a \(rows)×\(columns) \(format) matrix") }
+        bytes = base
     }
 
-    deinit { bytes.deallocate() }
+    deinit { munmap(bytes, mappedBytes) }
 
     /// Stacks `tensors` (each `[columns, n_i]` in ggml order) into consecutive row ranges of one
     /// matrix, so fused projections (q|k|v, gate|up) run as a single matrix product.

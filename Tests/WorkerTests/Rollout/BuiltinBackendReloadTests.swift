@@ -8,8 +8,9 @@ import Testing
 @testable import Worker
 
 /// Policy reloads must not leak: each `loadPolicy` builds a new model and engine, and the old
-/// engine's buffers (KV cache, forward scratch, the attention kernel's scratch) must go with it.
-/// Regression test for the attention scratch that was never freed (issue 16 item 5).
+/// engine's buffers (KV cache, forward scratch, the attention kernel's scratch) and the old
+/// model's weights must go with it, back to the OS (weights are mapped, not malloc'd: see
+/// `WeightMatrix.init`).
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct BuiltinBackendReloadTests {
     /// A job without tools: the reload path is what is measured, not sandboxes.
@@ -55,6 +56,25 @@ struct BuiltinBackendReloadTests {
         #expect(growth <= 0.05, "RSS \(before / 1_000_000) MB → \(after / 1_000_000) MB after 50 reloads")
     }
 
+    @Test("after a reload, nothing keeps the previous model's weights alive")
+    func reloadReleasesPreviousWeights() async throws {
+        let path = try EngineFixtures.requireModelPath()
+        let previous = WeakMatrix()
+        let backend = try { () throws -> BuiltinBackend in
+            let model = try LlamaModel(path: path)
+            previous.matrix = model.weights.output
+            return try BuiltinBackend(model: model, modelPath: path)
+        }()
+        try backend.configure(jobYAML: Self.jobYAML)
+        _ = try await BuiltinBackendTests.offPool { try backend.rollout(Self.request(0), cancellation: CancellationFlag()) }
+        try backend.loadPolicy(weightsPath: path)
+        _ = try await BuiltinBackendTests.offPool { try backend.rollout(Self.request(1), cancellation: CancellationFlag()) }
+        // The old engine thread exits on its own once woken; give it a bounded moment.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while previous.matrix != nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(previous.matrix == nil, "the previous model's output matrix is still referenced after the reload")
+    }
+
     /// Resident bytes once glibc has handed its free pages back: freed engines leave holes in
     /// malloc's per-thread arenas (each reload runs on a new engine thread) that count as
     /// resident until trimmed, and the test is about what is still allocated.
@@ -64,4 +84,9 @@ struct BuiltinBackendReloadTests {
         #endif
         return ResidentMemory.current()
     }
+}
+
+/// A weak reference the test can read across threads.
+private final class WeakMatrix: @unchecked Sendable {
+    weak var matrix: WeightMatrix?
 }
