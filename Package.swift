@@ -8,7 +8,8 @@ import PackageDescription
 
 /// Every Swift target builds in Swift 6 language mode with strict concurrency (the tools-version
 /// default); this flag keeps release builds of the numeric kernels from checking overflow on
-/// every index in hot loops where the shapes were validated up front.
+/// every index in hot loops where the shapes were validated up front. Only `Kernels` gets it:
+/// `Worker` parses untrusted input (model text, JSON, GGUF), whose checks must stay.
 let optimizedNumerics: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 /// OpenBLAS and libzmq headers live in multiarch folders on Debian; pkg-config finds them.
@@ -46,8 +47,11 @@ let package = Package(
             ],
             path: "Sources/Protocol",
             exclude: ["arbor.proto"]),
+        /// The quantised dot-product kernels in plain C: Swift cannot express per-function SIMD
+        /// targets, so each path is compiled for its own target here and chosen at run time.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
         .target(
-            name: "Kernels", dependencies: ["COpenBLAS"],
+            name: "Kernels", dependencies: ["COpenBLAS", "CKernels"],
             swiftSettings: optimizedNumerics),
         .target(
             name: "Worker",
@@ -57,8 +61,7 @@ let package = Package(
                 /// MCP servers as tools (stdio transport); SystemPackage for its file descriptors.
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ],
-            swiftSettings: optimizedNumerics),
+            ]),
         .target(
             name: "Coordinator",
             dependencies: [

@@ -53,6 +53,13 @@ public final class GroupedQueryAttention {
         self.geometry = geometry
     }
 
+    // Each policy reload builds a new engine, so the scratch must go with its kernel.
+    deinit {
+        scores.release()
+        gatheredQueries.release()
+        gatheredProducts.release()
+    }
+
     /// out (rows × heads·headDim) = attention of `queries` (rows × heads·headDim, already rotated)
     /// over the cached keys/values of one layer.
     ///
@@ -224,5 +231,12 @@ struct ScratchBuffer {
             pointer = .allocate(capacity: capacity)
         }
         return pointer!
+    }
+
+    /// Frees the area; the next `reserve` allocates again.
+    mutating func release() {
+        pointer?.deallocate()
+        pointer = nil
+        capacity = 0
     }
 }

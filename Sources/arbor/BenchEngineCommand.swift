@@ -28,6 +28,9 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Threads for both engines (OpenBLAS here, n_threads in llama.cpp).")
     var threads: Int = 2
 
+    @Option(help: "Most batch rows multiplied by the quantised kernels; larger batches use sgemm (default: the engine's).")
+    var quantizedRowLimit: Int?
+
     @Flag(help: "Skip the llama.cpp reference run.")
     var noLlamacpp = false
 
@@ -42,6 +45,9 @@ struct BenchEngineCommand: ParsableCommand {
         }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let quantizedRowLimit, quantizedRowLimit < 0 {
+            throw ValidationError("--quantized-row-limit must be 0 (sgemm only) or more")
+        }
     }
 
     func run() throws {
@@ -55,6 +61,7 @@ struct BenchEngineCommand: ParsableCommand {
         settings.branches = branchCounts
         settings.steps = steps
         settings.threads = threads
+        settings.quantizedRowLimit = quantizedRowLimit
         let arbor = try EngineBenchmark(model: loaded).run(settings, progress: log)
         var reference: LlamaCppReference.Result? = nil
         if !noLlamacpp {

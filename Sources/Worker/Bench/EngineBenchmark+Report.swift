@@ -27,7 +27,8 @@ extension EngineBenchmark {
     }
 
     /// The figures side by side: a table followed by llama.cpp's build and settings, or with
-    /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "decode_tok_s": {"16":
+    /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "arbor_kernels": "avx512",
+    /// "arbor_quantized_row_limit": n, "arbor_weights_mb": x, "arbor_rss_mb": x, "decode_tok_s": {"16":
     /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}}`
     /// (the last two null without a reference run).
     public static func report(arbor: Result, llamacpp: LlamaCppReference.Result?, branches: [Int], json: Bool) -> String {
@@ -44,7 +45,10 @@ extension EngineBenchmark {
             let settings = llamacpp?.settings.map { settings in
                 "{" + settings.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }.joined(separator: ", ") + "}"
             } ?? "null"
+            let rss = arbor.residentBytes.map { String(format: "%.1f", Double($0) / 1e6) } ?? "null"
             return "{\"prefill_tok_s\": \(pair(arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s)), "
+                + "\"arbor_kernels\": \(quoted(arbor.kernelPath)), \"arbor_quantized_row_limit\": \(arbor.quantizedRowLimit), "
+                + "\"arbor_weights_mb\": \(String(format: "%.1f", Double(arbor.weightBytes) / 1e6)), \"arbor_rss_mb\": \(rss), "
                 + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}, "
                 + "\"llamacpp_build\": \(build), \"llamacpp_settings\": \(settings)}"
         }
@@ -59,6 +63,10 @@ extension EngineBenchmark {
         for b in branches {
             lines.append(row("decode B=\(b)", arbor.decodeTokensPerSecond[b], llamacpp?.decode_tok_s[String(b)]))
         }
+        lines.append(
+            "arbor kernels: \(arbor.kernelPath) block products up to B=\(arbor.quantizedRowLimit), sgemm above; "
+                + String(format: "weights %.1f MB", Double(arbor.weightBytes) / 1e6)
+                + (arbor.residentBytes.map { String(format: ", RSS %.1f MB", Double($0) / 1e6) } ?? ""))
         if let llamacpp {
             lines.append("llama.cpp build: " + (llamacpp.build ?? "not recorded (no llama-cpp-build.txt in the venv)"))
             if let settings = llamacpp.settings {

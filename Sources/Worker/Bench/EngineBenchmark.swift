@@ -22,6 +22,8 @@ public struct EngineBenchmark: Sendable {
         public var threads: Int = 2
         /// Sampling seed.
         public var seed: UInt64 = 0
+        /// Most rows on the block kernels (nil: the engine's default); for finding the crossover.
+        public var quantizedRowLimit: Int? = nil
 
         /// Settings for `prompt`; the rest default to the standard run.
         public init(prompt: [Int]) {
@@ -35,6 +37,14 @@ public struct EngineBenchmark: Sendable {
         public var prefillTokensPerSecond: Double
         /// Aggregate sampled tokens per second (B × steps / time) for each B.
         public var decodeTokensPerSecond: [Int: Double]
+        /// The instruction path of the quantised kernels (`QuantizedPath`).
+        public var kernelPath: String = QuantizedPath.best.rawValue
+        /// Batches up to this many rows ran on the block kernels; larger ones on sgemm.
+        public var quantizedRowLimit: Int = 0
+        /// Bytes of the model's weights as held in memory.
+        public var weightBytes: Int = 0
+        /// Resident set size of the process after the runs, in bytes (nil off Linux).
+        public var residentBytes: Int? = nil
     }
 
     /// The model to measure.
@@ -50,6 +60,7 @@ public struct EngineBenchmark: Sendable {
     public func run(_ settings: Settings, progress: (String) -> Void = { _ in }) throws -> Result {
         var options = EngineOptions()
         options.threads = settings.threads
+        if let limit = settings.quantizedRowLimit { options.quantizedRowLimit = limit }
         let engine = InferenceEngine(model: model, options: options)
         var best = Double.infinity
         for _ in 0..<max(1, settings.prefillRepeats) {
@@ -76,7 +87,11 @@ public struct EngineBenchmark: Sendable {
             engine.release(root)
             progress(String(format: "decode B=%d: %d steps, %.1f tok/s", b, settings.steps, decode[b]!))
         }
-        return Result(prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode)
+        var result = Result(prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode)
+        result.quantizedRowLimit = options.quantizedRowLimit
+        result.weightBytes = model.weights.residentBytes
+        result.residentBytes = ResidentMemory.current()
+        return result
     }
 
     private func seconds(since start: DispatchTime) -> Double {

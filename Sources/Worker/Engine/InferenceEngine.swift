@@ -47,7 +47,8 @@ public final class InferenceEngine {
         let geometry = AttentionGeometry(heads: h.heads, kvHeads: h.kvHeads, headDim: h.headDim, blockSize: options.blockSize)
         cache = KVCache(geometry: geometry, layers: h.layers, capacityTokens: options.cacheTokens)
         forward = LlamaForwardPass(
-            model: model, maxRows: max(1, options.maxBatchRows), maxPositions: maxContext, blockSize: options.blockSize)
+            model: model, maxRows: max(1, options.maxBatchRows), maxPositions: maxContext, blockSize: options.blockSize,
+            quantizedRowLimit: options.quantizedRowLimit, threads: options.threads)
         sampler = Sampler(vocabularySize: h.vocabulary)
     }
 

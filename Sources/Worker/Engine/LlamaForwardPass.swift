@@ -23,7 +23,8 @@ struct ForwardBatch {
 /// in order: per block, RMSNorm → q/k/v projections → normal RoPE on q and k → cache write →
 /// grouped-query attention → output projection + residual → RMSNorm → SwiGLU feed-forward +
 /// residual; then the output norm and the (tied) vocabulary projection for the requested rows.
-/// The parallel axis is the batch row: every projection is one `sgemm` with M = rows, so a decode
+/// The parallel axis is the batch row: every projection is one product with M = rows (integer
+/// kernels on the stored blocks for small M, sgemm for large M; see `WeightProduct`), so a decode
 /// step of B sequences reads each weight matrix once.
 ///
 /// Scratch is sized for `maxRows` rows at init; the forward pass allocates nothing else except the
@@ -33,6 +34,7 @@ final class LlamaForwardPass {
     let maxRows: Int
     let rope: RoPETable
     let attention: GroupedQueryAttention
+    let product: WeightProduct
     private let residual: UnsafeMutablePointer<Float>  // rows × embedding
     private let normed: UnsafeMutablePointer<Float>  // rows × embedding
     private let qkv: UnsafeMutablePointer<Float>  // rows × (queryWidth + 2·kvWidth)
@@ -43,13 +45,16 @@ final class LlamaForwardPass {
     private var logitBuffer: UnsafeMutablePointer<Float>
     private var logitCapacity: Int
 
-    init(model: LlamaModel, maxRows: Int, maxPositions: Int, blockSize: Int) {
+    init(model: LlamaModel, maxRows: Int, maxPositions: Int, blockSize: Int, quantizedRowLimit: Int, threads: Int) {
         let h = model.hyper
         self.model = model
         self.maxRows = maxRows
         rope = RoPETable(dimensions: h.ropeDimensions, base: h.ropeBase, maxPositions: maxPositions)
         attention = GroupedQueryAttention(
             geometry: AttentionGeometry(heads: h.heads, kvHeads: h.kvHeads, headDim: h.headDim, blockSize: blockSize))
+        product = WeightProduct(
+            maxColumns: max(h.embedding, h.queryWidth, h.feedForward), quantizedRowLimit: min(maxRows, quantizedRowLimit),
+            threads: threads)
         func buffer(_ width: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * width)
             p.initialize(repeating: 0, count: maxRows * width)
@@ -82,14 +87,13 @@ final class LlamaForwardPass {
 
         // token_embd.weight: look up each row's embedding.
         for (r, token) in batch.tokens.enumerated() {
-            (residual + r * e).update(from: w.tokenEmbedding.storage + token * e, count: e)
+            product.copyRow(token, of: w.tokenEmbedding, into: residual + r * e)
         }
 
         for (l, layer) in w.layers.enumerated() {
             // blk.l.attn_norm, then attn_q|attn_k|attn_v as one product.
-            RMSNorm.run(residual, weight: layer.attentionNorm.storage, epsilon: h.normEpsilon, into: normed, rows: rows, n: e)
-            Gemm.multiplyTransposed(
-                normed, lda: e, layer.qkv.storage, ldb: e, into: qkv, ldc: qkvWidth, m: rows, n: qkvWidth, k: e)
+            RMSNorm.run(residual, weight: layer.attentionNorm.floats, epsilon: h.normEpsilon, into: normed, rows: rows, n: e)
+            product.multiply(normed, lda: e, by: layer.qkv, into: qkv, ldc: qkvWidth, m: rows)
             for r in 0..<rows {
                 let row = qkv + r * qkvWidth
                 let position = batch.positions[r]
@@ -105,20 +109,17 @@ final class LlamaForwardPass {
                 queries: queries, plan: batch.plan, keyBase: cache.keyBase(layer: l), valueBase: cache.valueBase(layer: l),
                 into: attended)
             // blk.l.attn_output, added to the residual stream.
-            Gemm.multiplyTransposed(
-                attended, lda: h.queryWidth, layer.attentionOutput.storage, ldb: h.queryWidth,
-                into: residual, ldc: e, m: rows, n: e, k: h.queryWidth, accumulate: true)
+            product.multiply(
+                attended, lda: h.queryWidth, by: layer.attentionOutput, into: residual, ldc: e, m: rows, accumulate: true)
 
             // blk.l.ffn_norm, ffn_gate|ffn_up, SwiGLU, ffn_down added to the residual stream.
-            RMSNorm.run(residual, weight: layer.feedForwardNorm.storage, epsilon: h.normEpsilon, into: normed, rows: rows, n: e)
+            RMSNorm.run(residual, weight: layer.feedForwardNorm.floats, epsilon: h.normEpsilon, into: normed, rows: rows, n: e)
             let f = h.feedForward
-            Gemm.multiplyTransposed(
-                normed, lda: e, layer.gateUp.storage, ldb: e, into: gateUp, ldc: 2 * f, m: rows, n: 2 * f, k: e)
+            product.multiply(normed, lda: e, by: layer.gateUp, into: gateUp, ldc: 2 * f, m: rows)
             for r in 0..<rows {
                 SwiGLU.run(gate: gateUp + r * 2 * f, up: gateUp + r * 2 * f + f, into: hidden + r * f, count: f)
             }
-            Gemm.multiplyTransposed(
-                hidden, lda: f, layer.down.storage, ldb: f, into: residual, ldc: e, m: rows, n: e, k: f, accumulate: true)
+            product.multiply(hidden, lda: f, by: layer.down, into: residual, ldc: e, m: rows, accumulate: true)
         }
 
         // output_norm and the vocabulary projection (output.weight, or token_embd.weight if tied),
@@ -130,11 +131,9 @@ final class LlamaForwardPass {
             logitBuffer = .allocate(capacity: wanted * h.vocabulary)
         }
         for (i, r) in batch.logitRows.enumerated() {
-            RMSNorm.run(residual + r * e, weight: w.outputNorm.storage, epsilon: h.normEpsilon, into: normed + i * e, rows: 1, n: e)
+            RMSNorm.run(residual + r * e, weight: w.outputNorm.floats, epsilon: h.normEpsilon, into: normed + i * e, rows: 1, n: e)
         }
-        Gemm.multiplyTransposed(
-            normed, lda: e, w.output.storage, ldb: e, into: logitBuffer, ldc: h.vocabulary,
-            m: wanted, n: h.vocabulary, k: e)
+        product.multiply(normed, lda: e, by: w.output, into: logitBuffer, ldc: h.vocabulary, m: wanted)
         return logitBuffer
     }
 }

@@ -1,9 +1,9 @@
-/// A loaded Llama-family model: hyperparameters and f32 weights. Immutable and thread-safe;
+/// A loaded Llama-family model: hyperparameters and weights (quantised as stored). Immutable and thread-safe;
 /// any number of engines may share one.
 public struct LlamaModel: Sendable {
     /// The model's shape.
     public let hyper: LlamaHyperparameters
-    /// The dequantised weights.
+    /// The weights.
     public let weights: LlamaWeights
 
     /// Loads the model at `path` (a GGUF file of a supported architecture and tensor types).

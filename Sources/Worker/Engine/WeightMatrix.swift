@@ -1,43 +1,94 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Kernels
 
-/// A dense f32 matrix owned by the model: `rows` rows of `columns` floats, row-major.
+/// A weight matrix owned by the model: `rows` rows of `columns` elements, row-major, kept in the
+/// block format the GGUF file stores (q4_1 or q8_0) or as f32.
 ///
-/// Weight matrices store one output feature per row (ggml's layout), so y = x · Wᵀ.
-/// Immutable once loaded; thread-safe to read.
+/// Weight matrices store one output feature per row (ggml's layout), so y = x · Wᵀ. Quantised
+/// rows stay quantised in memory (SmolLM2-135M Q4_1: ≈ 95 MB instead of ≈ 540 MB of f32) and are
+/// multiplied by `QuantizedGemm`'s block kernels, or decoded a tile at a time for sgemm
+/// (see `WeightMatrix+Product.swift`). Immutable once loaded; thread-safe to read.
 public final class WeightMatrix: @unchecked Sendable {
     /// Output features.
     public let rows: Int
-    /// Input features (floats per row).
+    /// Input features (elements per row).
     public let columns: Int
-    /// The rows × columns floats.
-    let storage: UnsafeMutablePointer<Float>
+    /// How the elements are stored: `.f32`, `.q4_1` or `.q8_0`.
+    public let format: QuantFormat
+    /// rows × `rowBytes` bytes, page-aligned.
+    let bytes: UnsafeMutableRawPointer
+    /// Bytes mapped for `bytes` (at least one page).
+    private let mappedBytes: Int
 
-    /// A zero-filled matrix.
-    init(rows: Int, columns: Int) {
-        self.rows = rows
-        self.columns = columns
-        storage = .allocate(capacity: rows * columns)
-        storage.initialize(repeating: 0, count: rows * columns)
+    /// Bytes of one stored row.
+    var rowBytes: Int { format.byteCount(elements: columns) }
+
+    /// The elements as floats; only for an `.f32` matrix (norm weights, f16/f32 checkpoints).
+    var floats: UnsafeMutablePointer<Float> {
+        precondition(format == .f32, "WeightMatrix.floats read on a \(format) matrix")
+        return bytes.assumingMemoryBound(to: Float.self)
     }
 
-    deinit { storage.deallocate() }
+    /// A zero-filled matrix in `format`.
+    init(rows: Int, columns: Int, format: QuantFormat = .f32) {
+        self.rows = rows
+        self.columns = columns
+        self.format = format
+        let count = rows * format.byteCount(elements: columns)
+        // Mapped directly rather than malloc'd: a policy reload frees a whole model's matrices
+        // (megabytes each), and glibc then raises its mmap threshold past them, so the next
+        // model's matrices land in malloc's per-thread arenas, whose freed tops malloc_trim never
+        // returns: resident memory grew ~3 MB per reload with nothing left allocated.
+        // Anonymous pages read as zero.
+        mappedBytes = max(count, 1)
+        guard let base = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            base != MAP_FAILED
+        else { fatalError("WeightMatrix: cannot map \(mappedBytes) bytes for a \(rows)×\(columns) \(format) matrix") }
+        bytes = base
+    }
 
-    /// Dequantises `tensors` (each `[columns, n_i]` in ggml order) into consecutive row ranges of
-    /// one matrix, so fused projections (q|k|v, gate|up) run as a single matrix product.
+    deinit { munmap(bytes, mappedBytes) }
+
+    /// Stacks `tensors` (each `[columns, n_i]` in ggml order) into consecutive row ranges of one
+    /// matrix, so fused projections (q|k|v, gate|up) run as a single matrix product.
     ///
-    /// Throws `.badModelFile` when a tensor's inner size differs from `columns` and
-    /// `.unsupported` for a tensor type without a `QuantFormat`.
+    /// Tensors that are all q4_1, or all q8_0, are copied as stored; anything else (f16, q4_0, or
+    /// a mix) is dequantised to f32. Throws `.badModelFile` when a tensor's inner size differs
+    /// from `columns` and `.unsupported` for a tensor type without a `QuantFormat`.
     static func stacking(_ tensors: [GGUFTensor], columns: Int, path: String) throws -> WeightMatrix {
-        let matrix = WeightMatrix(rows: tensors.reduce(0) { $0 + $1.rowCount }, columns: columns)
-        var row = 0
+        var formats: Set<QuantFormat> = []
         for tensor in tensors {
             guard tensor.rowLength == columns, tensor.dims.count <= 2 else {
                 throw WorkerError(
                     .badModelFile, "\(path): tensor \(tensor.name) has shape \(tensor.dims), expected [\(columns), n]")
             }
-            let format = try tensor.quantFormat(path: path)
+            formats.insert(try tensor.quantFormat(path: path))
+        }
+        let kept: QuantFormat =
+            if formats.count == 1, let only = formats.first, QuantizedGemm.multiplies(only) { only } else { .f32 }
+        let matrix = WeightMatrix(rows: tensors.reduce(0) { $0 + $1.rowCount }, columns: columns, format: kept)
+        var row = 0
+        for tensor in tensors {
             guard let base = tensor.data.baseAddress else { continue }
-            Dequantize.run(format, from: base, count: tensor.elementCount, into: matrix.storage + row * columns)
+            let target = matrix.bytes + row * matrix.rowBytes
+            if kept == .f32 {
+                let format = try tensor.quantFormat(path: path)
+                guard tensor.data.count >= format.byteCount(elements: tensor.elementCount) else {
+                    throw WorkerError(.badModelFile, "\(path): tensor \(tensor.name) is shorter than its shape")
+                }
+                Dequantize.run(
+                    format, from: base, count: tensor.elementCount, into: target.assumingMemoryBound(to: Float.self))
+            } else {
+                let count = kept.byteCount(elements: tensor.elementCount)
+                guard tensor.data.count >= count else {
+                    throw WorkerError(.badModelFile, "\(path): tensor \(tensor.name) is shorter than its shape")
+                }
+                target.copyMemory(from: base, byteCount: count)
+            }
             row += tensor.rowCount
         }
         return matrix
@@ -47,6 +98,9 @@ public final class WeightMatrix: @unchecked Sendable {
     static func loading(_ tensor: GGUFTensor, path: String) throws -> WeightMatrix {
         try stacking([tensor], columns: tensor.rowLength, path: path)
     }
+
+    /// Bytes the matrix holds in memory.
+    public var residentBytes: Int { rows * rowBytes }
 }
 
 extension GGUFTensor {

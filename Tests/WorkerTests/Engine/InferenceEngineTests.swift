@@ -14,11 +14,17 @@ struct InferenceEngineTests {
         #expect(try ReferenceLogits.load().map(\.name).sorted() == ["chat", "code", "plain", "tool"])
     }
 
+    /// Row limits of the integer kernels that force one product path for a whole test: 0 runs
+    /// every product through sgemm, 256 (= maxBatchRows) through the quantised kernels.
+    static let productPaths = [0, 256]
+
     @Test("logits match the float32 reference: argmax everywhere, top-20 and log-sum-exp at the end",
-        arguments: try ReferenceLogits.load())
-    func matchesReference(entry: ReferenceLogits) throws {
+        arguments: try ReferenceLogits.load(), productPaths)
+    func matchesReference(entry: ReferenceLogits, quantizedRowLimit: Int) throws {
         let model = try SharedModel.require()
-        let engine = InferenceEngine(model: model)
+        var options = EngineOptions()
+        options.quantizedRowLimit = quantizedRowLimit
+        let engine = InferenceEngine(model: model, options: options)
         let logits = try engine.logitsAtEveryPosition(entry.ids)
         #expect(logits.count == entry.ids.count)
         let argmax = logits.map { row in row.indices.max { row[$0] < row[$1] || row[$0] == row[$1] && $0 > $1 }! }
@@ -34,12 +40,15 @@ struct InferenceEngineTests {
         #expect(abs(Double(lse) - entry.f32_logsumexp_last) <= 0.05)
     }
 
-    @Test("forked branches decode exactly as the same tokens run from scratch")
-    func forkEqualsUnforked() throws {
+    /// One product path per run: the fork logic is what is compared here, not the ~3e-3 between
+    /// the quantised kernels (small steps) and sgemm (the long prefill from scratch).
+    @Test("forked branches decode exactly as the same tokens run from scratch", arguments: productPaths)
+    func forkEqualsUnforked(quantizedRowLimit: Int) throws {
         let model = try SharedModel.require()
         let entry = try ReferenceLogits.named("tool")
         var options = EngineOptions()
         options.blockSize = 16
+        options.quantizedRowLimit = quantizedRowLimit
         let engine = InferenceEngine(model: model, options: options)
         let prompt = Array(entry.ids.prefix(41))  // ends inside a block, so branches copy it on write
         let root = try engine.createSequence(prompt: prompt)

@@ -1,0 +1,58 @@
+// CKernels: quantised matrix products for the bandwidth-bound small-batch decode.
+//
+// Weights stay in the GGUF file's block layouts (ggml/src/ggml-common.h,
+// https://github.com/ggml-org/ggml) and are decoded block by block in registers, where they meet
+// f32 activations: each weight byte is read once per batch, which is what small-batch decode is
+// bound by. Activations are not quantised (unlike llama.cpp's q8_1): int8 activations moved
+// SmolLM2-135M's logits by up to 0.6 from the f32 reference, and even int16 rounding turned
+// summation-order noise into log-prob differences above the replay test's 1e-3.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Elements per quantisation block (q4_1, q8_0 and the activation blocks).
+#define CK_BLOCK 32
+
+/// The instruction paths of the dot-product kernels.
+typedef enum {
+    CK_PATH_SCALAR = 0,      ///< portable C, any CPU
+    CK_PATH_AVX2 = 1,    ///< AVX2 + FMA + F16C: 8 lanes
+    CK_PATH_AVX512 = 2,  ///< AVX-512 F/BW/VL: 16 lanes, a q4_1 block in two FMAs
+} ck_path;
+
+/// Whether this CPU and OS can run `path` (cpuid feature bits and the xgetbv-enabled register state).
+int ck_path_supported(ck_path path);
+
+/// The fastest supported path.
+ck_path ck_best_path(void);
+
+/// A short name of `path` ("scalar", "avx2", "avx512").
+const char *ck_path_name(ck_path path);
+
+/// out[i·ldo + r] (+)= Σ_j W[r, j] · x[i·ldx + j] for weight rows r in [row_begin, row_end) and
+/// activation rows i in [0, m). W is q4_1: rows of k/32 blocks of 20 bytes (d f16, m f16,
+/// 16 bytes of nibbles); k is a multiple of 32. Adds to `out` when `accumulate`.
+void ck_matmul_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end,
+                    const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate);
+
+/// As `ck_matmul_q4_1` for q8_0 weights: rows of k/32 blocks of 34 bytes (d f16, 32 × int8).
+void ck_matmul_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end,
+                    const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate);
+
+/// Decodes weight rows [row_begin, row_end) of a q4_1 matrix (k columns) into f32, row-major.
+void ck_dequantize_rows_q4_1(const void *w, int k, int row_begin, int row_end, float *out);
+
+/// Decodes weight rows [row_begin, row_end) of a q8_0 matrix (k columns) into f32, row-major.
+void ck_dequantize_rows_q8_0(const void *w, int k, int row_begin, int row_end, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
