@@ -51,7 +51,7 @@ model:
 	scripts/fetch-model
 
 build:
-	$(SWIFT) build -c release --product arbor
+	$(SWIFT) build $(SWIFT_TEST_FLAGS) --product arbor
 
 trainer-deps:
 	scripts/install-trainer-deps
