@@ -6,7 +6,9 @@ import Testing
 /// `arbor bench engine`'s report names the llama.cpp build and settings it measured (issue 14:
 /// the reference must say which build it is; issue 15: which settings it ran with).
 struct EngineBenchmarkReportTests {
-    static let arbor = EngineBenchmark.Result(prefillTokensPerSecond: 400, decodeTokensPerSecond: [1: 30, 16: 120])
+    static let arbor = EngineBenchmark.Result(
+        prefillTokensPerSecond: 400, decodeTokensPerSecond: [1: 30, 16: 120], kernelPath: "avx2",
+        quantizedRowLimit: 64, weightBytes: 96_600_000, residentBytes: 283_000_000)
     static let llamacpp = LlamaCppReference.Result(
         prefill_tok_s: 200, decode_tok_s: ["1": 60, "16": 100],
         settings: ["kv_unified": "true", "flash_attn": "auto", "timing": "llama_decode calls only"],
@@ -15,12 +17,13 @@ struct EngineBenchmarkReportTests {
     @Test func tableListsBothEnginesThenTheBuildAndSettings() {
         let table = EngineBenchmark.report(arbor: Self.arbor, llamacpp: Self.llamacpp, branches: [1, 16], json: false)
         let lines = table.split(separator: "\n").map(String.init)
-        #expect(lines.count == 6)
+        #expect(lines.count == 7)
         #expect(lines[1].hasPrefix("prefill") && lines[1].contains("400.0") && lines[1].contains("200.0")
             && lines[1].hasSuffix("2.00x"))
         #expect(lines[3].hasPrefix("decode B=16") && lines[3].hasSuffix("1.20x"))
-        #expect(lines[4] == "llama.cpp build: llama-cpp-python==0.3.36 CMAKE_ARGS=-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF")
-        #expect(lines[5] == "llama.cpp settings: flash_attn=auto, kv_unified=true, timing=llama_decode calls only")
+        #expect(lines[4] == "arbor kernels: avx2 block products up to B=64, sgemm above; weights 96.6 MB, RSS 283.0 MB")
+        #expect(lines[5] == "llama.cpp build: llama-cpp-python==0.3.36 CMAKE_ARGS=-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF")
+        #expect(lines[6] == "llama.cpp settings: flash_attn=auto, kv_unified=true, timing=llama_decode calls only")
     }
 
     @Test func jsonCarriesTheBuildAndSettings() throws {
