@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Worker
 
 /// The trainer process `arbor run` starts (`trainer.command` or `--trainer`): spawned in a
 /// process group of its own, so stopping it also stops whatever it started; its output lines are
@@ -42,13 +43,61 @@ final class TrainerProcess: Sendable {
         // see the end of the output).
         guard pipe(&fds) == 0 else { throw TrainerStartError("cannot create a pipe: errno \(errno)") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        let envStrings = merged.map { "\($0.key)=\($0.value)" }
+        // The trainer dies with `arbor run`, even a `kill -9`'d one: it starts under
+        // `setpriv --pdeathsig KILL`, and that signal follows the *thread* that spawned it, so the
+        // spawn happens on the thread that then waits for the trainer and lives exactly as long.
+        // (`posix_spawn_file_actions_addchdir_np` is not visible to Swift: a shell changes to the
+        // directory and `exec`s the trainer, which keeps its pid and so its process group.)
+        let launch = ParentDeathSignal.arguments(
+            ["/bin/sh", "-c", #"cd -- "$1" && shift && exec "$@""#, "arbor-trainer", directory] + argv)
+        let spawned = Mutex<(pid: pid_t, result: Int32)?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let waiter = Thread { [self] in
+            let outcome = Self.spawn(launch, environment: envStrings, output: writeEnd, closing: readEnd)
+            if outcome.result == 0 { state.withLock { $0.pid = outcome.pid } }
+            spawned.withLock { $0 = outcome }
+            ready.signal()
+            guard outcome.result == 0 else { return }
+            var raw: Int32 = 0
+            while waitpid(outcome.pid, &raw, 0) < 0 && errno == EINTR {}
+            let exit = Self.describe(raw)
+            state.withLock { $0.exit = exit }
+            finished.signal()
+            onExit(exit)
+        }
+        waiter.name = "arbor-trainer-wait"
+        waiter.start()
+        ready.wait()
+        close(writeEnd)
+        let result = spawned.withLock { $0!.result }
+        guard result == 0 else {
+            close(readEnd)
+            throw TrainerStartError(
+                "cannot start the trainer '\(argv.joined(separator: " "))' in \(directory): "
+                    + String(cString: strerror(result)))
+        }
+        let reader = Thread { [self] in self.relay(readEnd) }
+        reader.name = "arbor-trainer-output"
+        reader.start()
+    }
+
+    /// posix_spawns `launch` (argv[0] a full path) with `environment`, its stdout and stderr on
+    /// `output`, `unused` closed in the child, in a process group of its own and with default
+    /// signal handling. Returns the pid and posix_spawn's result (0 on success).
+    private static func spawn(
+        _ launch: [String], environment: [String], output: Int32, closing unused: Int32
+    ) -> (pid: pid_t, result: Int32) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
+        posix_spawn_file_actions_adddup2(&actions, output, STDOUT_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, output, STDERR_FILENO)
+        posix_spawn_file_actions_addclose(&actions, unused)
+        posix_spawn_file_actions_addclose(&actions, output)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -66,42 +115,13 @@ final class TrainerProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &unblocked)
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let envStrings = merged.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        // `posix_spawn_file_actions_addchdir_np` is not visible to Swift: a shell changes to the
-        // directory and `exec`s the trainer, which keeps its pid (and so its process group).
-        let launch = ["/bin/sh", "-c", #"cd -- "$1" && shift && exec "$@""#, "arbor-trainer", directory] + argv
-        let result = Self.withCStrings(launch) { cArgv in
-            Self.withCStrings(envStrings) { cEnv in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, cArgv, cEnv)
+        let result = withCStrings(launch) { cArgv in
+            withCStrings(environment) { cEnv in
+                posix_spawn(&pid, launch[0], &actions, &attributes, cArgv, cEnv)
             }
         }
-        let readEnd = fds[0]
-        close(fds[1])
-        guard result == 0 else {
-            close(readEnd)
-            throw TrainerStartError(
-                "cannot start the trainer '\(argv.joined(separator: " "))' in \(directory): "
-                    + String(cString: strerror(result)))
-        }
-        let child = pid
-        state.withLock { $0.pid = child }
-        let reader = Thread { [self] in self.relay(readEnd) }
-        reader.name = "arbor-trainer-output"
-        reader.start()
-        let waiter = Thread { [self] in
-            var raw: Int32 = 0
-            while waitpid(child, &raw, 0) < 0 && errno == EINTR {}
-            let exit = Self.describe(raw)
-            state.withLock { $0.exit = exit }
-            finished.signal()
-            onExit(exit)
-        }
-        waiter.name = "arbor-trainer-wait"
-        waiter.start()
+        return (pid, result)
     }
 
     /// The process's exit, once it has exited.
