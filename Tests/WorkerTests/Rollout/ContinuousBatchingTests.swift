@@ -27,7 +27,13 @@ struct ContinuousBatchingTests {
     @Test func aRequestArrivingMidDecodeJoinsTheRunningBatch() async throws {
         let backend = try BuiltinBackend(model: SharedModel.require(), modelPath: EngineFixtures.requireModelPath())
         try backend.configure(jobYAML: Self.jobYAML)
-        let first = Self.request("long", seed: 1, prompt: "Count from 1 to 100, separated by commas.")
+        // Hundreds of decode steps: the late request must arrive while this tree still decodes,
+        // even when a loaded machine delays its submission by seconds.
+        let first = { () -> RolloutRequest in
+            var request = Self.request("long", seed: 1, prompt: "Count from 1 to 100, separated by commas.")
+            request.spec.maxStepTokens = 400
+            return request
+        }()
         async let a = BuiltinBackendTests.offPool { try backend.rollout(first, cancellation: CancellationFlag()) }
         // The first tree is decoding once the engine has run two steps for it.
         while backend.utilization.steps < 2 { try await Task.sleep(for: .milliseconds(1)) }
