@@ -67,10 +67,17 @@ interop:
 
 # Integration tests run real processes and wait on them with blocking calls; they run after
 # the rest, one suite at a time, so they never starve the unit tests' async work of threads.
+# Each run has a time limit far above its usual length (unit ~3 min, integration ~6 min on two
+# cores): a hung test then fails the run by name, with where its threads wait, instead of
+# holding CI until its own limit.
+UNIT_TEST_LIMIT_S ?= 1200
+INTEGRATION_TEST_LIMIT_S ?= 2400
 swift-tests:
 	$(SWIFT) build $(SWIFT_TEST_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --skip IntegrationTests
-	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter IntegrationTests --no-parallel
+	scripts/run-swift-tests $(UNIT_TEST_LIMIT_S) -- \
+		$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --skip IntegrationTests
+	scripts/run-swift-tests $(INTEGRATION_TEST_LIMIT_S) -- \
+		$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --filter IntegrationTests --no-parallel
 
 python-tests:
 	scripts/run-python-tests

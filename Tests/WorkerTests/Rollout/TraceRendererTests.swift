@@ -6,6 +6,10 @@ import TestSupport
 @testable import Worker
 
 /// Warm-start rows (issue 13 item 5): a rendered trace holds the ids a rollout of its task holds.
+///
+/// The renderer blocks its thread while the job's tools run, waiting on work of the cooperative
+/// pool, so every call here runs on a thread of its own (`offPool`): a test blocking a pool
+/// thread can starve the pool (two threads on two cores) and hang the whole run.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct TraceRendererTests {
     static let systemPrompt = "Call the calculator, then answer inside <answer></answer>."
@@ -57,20 +61,21 @@ struct TraceRendererTests {
         let result = try await BuiltinBackendTests.offPool { try backend.rollout(request, cancellation: CancellationFlag()) }
         let rolloutPrompt = try #require(result.tree.nodes.first).tokenIds.map(Int.init)
 
-        let row = try Self.renderer().render(Self.trace, for: Self.request())
+        let row = try await BuiltinBackendTests.offPool { try Self.renderer().render(Self.trace, for: Self.request()) }
         #expect(rolloutPrompt.count > 100, "the prompt holds the system turn with the tools block")
         #expect(Array(row.ids.prefix(rolloutPrompt.count)) == rolloutPrompt)
         #expect(row.mask.prefix(rolloutPrompt.count).allSatisfy { $0 == 0 })
     }
 
-    @Test func stepsAreMaskedAndToolResponsesAreTheTemplatesContinuation() throws {
+    @Test func stepsAreMaskedAndToolResponsesAreTheTemplatesContinuation() async throws {
         let path = try Fixtures.requireModelPath()
         let tokenizer = try Tokenizer(gguf: GGUFFile(path: path))
         let template = try ChatTemplate(tokenizer: tokenizer)
-        let renderer = try Self.renderer()
         let request = Self.request()
-        let row = try renderer.render(Self.trace, for: request)
-        let prompt = renderer.promptIDs(for: request)
+        let (row, prompt) = try await BuiltinBackendTests.offPool {
+            let renderer = try Self.renderer()
+            return (try renderer.render(Self.trace, for: request), renderer.promptIDs(for: request))
+        }
 
         let call = tokenizer.encode(Self.call).map(Int.init)
         let responses = template.encodeToolResponses(["408"], after: .stoppedBeforeEndOfTurn).map(Int.init)
@@ -100,9 +105,12 @@ struct TraceRendererTests {
             "message 1: a turn without tool calls ends the trajectory"),
         ([ChatMessage(.assistant, call), ChatMessage(.tool, "408")], "the trace ends without a final assistant answer"),
     ])
-    func aTraceNoRolloutCouldProduceIsRejected(messages: [ChatMessage], problem: String) throws {
-        let renderer = try Self.renderer()
-        let error = #expect(throws: WorkerError.self) { try renderer.render(messages, for: Self.request()) }
+    func aTraceNoRolloutCouldProduceIsRejected(messages: [ChatMessage], problem: String) async throws {
+        let outcome = try await BuiltinBackendTests.offPool {
+            let renderer = try Self.renderer()
+            return Result { try renderer.render(messages, for: Self.request()) }
+        }
+        let error = #expect(throws: WorkerError.self) { try outcome.get() }
         #expect(error?.message.hasPrefix(problem) == true, "\(String(describing: error?.message))")
     }
 }

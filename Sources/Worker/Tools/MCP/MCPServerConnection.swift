@@ -1,7 +1,6 @@
 import ArborProtocol
 import Foundation
 import MCP
-import SystemPackage
 
 /// One MCP server started over stdio and its client session (modelcontextprotocol/swift-sdk).
 ///
@@ -47,9 +46,7 @@ public final class MCPServerConnection: Sendable {
         do { try ParentDeathSignal.run(process) } catch {
             throw ToolError(.setup, "mcp_servers '\(settings.name)': could not start \(settings.command)", cause: error)
         }
-        let transport = StdioTransport(
-            input: FileDescriptor(rawValue: fromServer.fileHandleForReading.fileDescriptor),
-            output: FileDescriptor(rawValue: toServer.fileHandleForWriting.fileDescriptor))
+        let transport = HeldOpenTransport(reading: fromServer.fileHandleForReading, writing: toServer.fileHandleForWriting)
         let client = Client(name: "arbor-worker", version: "1.0")
         let connection = MCPServerConnection(settings: settings, client: client, process: process)
         let handshake: Result<[MCP.Tool], ToolError> = await Deadline.race(
