@@ -12,7 +12,8 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             The worker registers, heartbeats, serves up to --slots requests at once and reconnects \
             when the coordinator comes back. SIGTERM drains it: it finishes its in-flight work, \
-            deregisters and exits 0.
+            deregisters and exits 0. A rollout still running --drain-timeout seconds into the drain \
+            is stopped and reported as `cancelled`, and the coordinator retries it elsewhere.
 
             Backends: `builtin` runs the policy on Arbor's own engine; `openai` generates each step on an \
             OpenAI-compatible completions server (vLLM, SGLang, llama.cpp's server) given by --server or \
@@ -73,6 +74,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Builtin backend: OpenBLAS threads of the engine.")
     var threads = 2
 
+    @Option(help: ArgumentHelp(
+        "Seconds a drain lets in-flight rollouts run before it stops them and reports them cancelled.",
+        valueName: "seconds"))
+    var drainTimeout: Double = 540
+
     @Option(help: "Worker id (default: host-pid-random).")
     var workerID: String?
 
@@ -103,6 +109,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 "--curve-secret and --server-key go together: the worker's secret key and the coordinator's public key")
         }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(drainTimeout > 0) { throw ValidationError("--drain-timeout must be a positive number of seconds") }
         if backend == .builtin, !FileManager.default.fileExists(atPath: model ?? Self.defaultModel) {
             throw ValidationError(
                 "no model file at '\(model ?? Self.defaultModel)'; run scripts/fetch-model, pass --model PATH, or use --backend scripted")
@@ -153,11 +160,11 @@ struct WorkerCommand: AsyncParsableCommand {
         case .openai:
             policy = try OpenAIBackend(settings: serverSettings, modelPath: model, logger: logger)
         }
-        let node = WorkerNode(
-            options: .init(
-                endpoint: connect, workerID: workerID ?? WorkerNode.Options.defaultWorkerID(), slots: slots,
-                curve: try curveOptions()),
-            backend: policy, logger: logger)
+        var options = WorkerNode.Options(
+            endpoint: connect, workerID: workerID ?? WorkerNode.Options.defaultWorkerID(), slots: slots,
+            curve: try curveOptions())
+        options.rolloutDrainTimeout = drainTimeout
+        let node = WorkerNode(options: options, backend: policy, logger: logger)
         let signals = onTerminationSignals { signal in node.requestDrain(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT") }
         if exitWithParent { watchParent(node, logger: logger) }
         let code: Int32

@@ -139,4 +139,42 @@ struct FailureOutcomeTests {
         cluster.coordinator.signal(SIGINT)
         #expect(cluster.coordinator.waitForExit(timeout: 30) == 0, "\(cluster.coordinator.text)")
     }
+
+    /// A worker that drains (SIGTERM) past its `--drain-timeout` stops the rollouts still
+    /// running, reports them `cancelled` and exits 0; the coordinator retries them on another
+    /// worker, and the job completes with each request's rows once.
+    @Test func aDrainPastItsTimeoutReportsItsRolloutsCancelledAndTheyAreRetriedElsewhere() throws {
+        let cluster = try LocalCluster(batches: 2, tasksPerBatch: 4, coordinatorArguments: ["--linger", "120"])
+        // Steps of a minute each: the slow worker's rollouts are still running when it drains.
+        let slow = try cluster.startWorker(
+            slots: 2, id: "slow", extraArguments: ["--scripted-latency-ms", "60000", "--drain-timeout", "2"])
+        try #require(
+            cluster.coordinator.waitForLine(containing: "worker slow registered", timeout: 30) != nil,
+            "\(cluster.coordinator.text)")
+        // Registration hands it two requests at once; give them a moment to start.
+        Thread.sleep(forTimeInterval: 1)
+        slow.signal(SIGTERM)
+        #expect(slow.waitForExit(timeout: 30) == 0, "\(slow.text)")
+        try cluster.startWorker(id: "fast")
+        let complete = cluster.coordinator.waitForLine(containing: "batch(es) complete", timeout: 120)
+        try #require(complete != nil, "the job did not complete:\n\(cluster.coordinator.text)")
+
+        let query = try ChildProcess(Fixtures.arborBinary, ["status", "--url", try httpURL(cluster), "--json"])
+        #expect(query.waitForExit(timeout: 20) == 0, "\(query.text)")
+        let status = try #require(
+            try? JSONSerialization.jsonObject(with: Data(query.text.utf8)) as? [String: Any], "\(query.text)")
+        let outcomes = try #require(status["outcomes"] as? [String: Any], "no outcomes in \(query.text)")
+        let failed = try #require(outcomes["failed"] as? [String: [String: Int]])
+        #expect(failed["cancelled"]?.values.reduce(0, +) == 2, "\(failed)")
+        #expect(outcomes["retried"] as? Int == 2)
+        // Every task's rows once, none masked.
+        let written = try rows(cluster)
+        #expect(Set(written.map(\.row)).count == written.count, "a row appears twice")
+        #expect(Set(written.map { "\($0.row.batch)/\($0.row.task)" }).count == 8)
+        #expect(written.allSatisfy { $0.failure == nil })
+
+        for worker in cluster.workers { worker.signal(SIGTERM) }
+        cluster.coordinator.signal(SIGINT)
+        #expect(cluster.coordinator.waitForExit(timeout: 30) == 0, "\(cluster.coordinator.text)")
+    }
 }

@@ -63,6 +63,9 @@ public struct PythonToolSettings: Codable, Sendable, Equatable {
     public var maxOutputBytes: Int = 16_384
     /// Sandboxes spawned ahead of demand.
     public var warmPool: Int = 2
+    /// Sandboxes started per second on one worker, warm or cold, after a burst of
+    /// `max(warm_pool, spawn_rate)`: a cap on process creation however many branches call at once.
+    public var spawnRate: Double = 32
     /// The interpreter run inside the sandbox. An absolute path outside /usr has its install
     /// prefix (the folder above `bin/`) bound read-only into the sandbox.
     public var interpreter: String = "/usr/bin/python3"
@@ -82,6 +85,7 @@ public struct PythonToolSettings: Codable, Sendable, Equatable {
         case maxFileMB = "max_file_mb"
         case maxOutputBytes = "max_output_bytes"
         case warmPool = "warm_pool"
+        case spawnRate = "spawn_rate"
         case interpreter
         case allowUnsandboxed = "allow_unsandboxed"
     }
@@ -99,6 +103,7 @@ public struct PythonToolSettings: Codable, Sendable, Equatable {
         maxFileMB = try c.decodeIfPresent(Int.self, forKey: .maxFileMB) ?? d.maxFileMB
         maxOutputBytes = try c.decodeIfPresent(Int.self, forKey: .maxOutputBytes) ?? d.maxOutputBytes
         warmPool = try c.decodeIfPresent(Int.self, forKey: .warmPool) ?? d.warmPool
+        spawnRate = try c.decodeIfPresent(Double.self, forKey: .spawnRate) ?? d.spawnRate
         interpreter = try c.decodeIfPresent(String.self, forKey: .interpreter) ?? d.interpreter
         allowUnsandboxed = try c.decodeIfPresent(Bool.self, forKey: .allowUnsandboxed) ?? d.allowUnsandboxed
         try requirePositive(timeoutSeconds, decoder, CodingKeys.timeoutSeconds)
@@ -109,6 +114,7 @@ public struct PythonToolSettings: Codable, Sendable, Equatable {
         try requireAtLeast(1, maxFileMB, decoder, CodingKeys.maxFileMB)
         try requireAtLeast(64, maxOutputBytes, decoder, CodingKeys.maxOutputBytes)
         try requireAtLeast(0, warmPool, decoder, CodingKeys.warmPool)
+        try requirePositive(spawnRate, decoder, CodingKeys.spawnRate)
     }
 }
 

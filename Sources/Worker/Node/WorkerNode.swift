@@ -17,6 +17,9 @@ public final class WorkerNode: Sendable {
         public var curve: CurveOptions?
         /// How often the loop checks heartbeats and deadlines, in seconds.
         public var tickInterval: Double = 0.1
+        /// How long a drain lets in-flight rollouts run before it stops them and reports them
+        /// `cancelled` (`WorkerSession.Settings.rolloutDrainTimeout`).
+        public var rolloutDrainTimeout: Double = 540
 
         public init(endpoint: String, workerID: String, slots: Int, curve: CurveOptions? = nil) {
             self.endpoint = endpoint
@@ -80,11 +83,10 @@ public final class WorkerNode: Sendable {
     private func loop() throws -> Int32 {
         let context = ZMQContext()
         let host = ProcessInfo.processInfo.hostName
-        var session = WorkerSession(
-            settings: .init(
-                workerID: options.workerID, host: host, pid: UInt32(getpid()), slots: options.slots,
-                backend: backend.name),
-            now: Self.now())
+        var settings = WorkerSession.Settings(
+            workerID: options.workerID, host: host, pid: UInt32(getpid()), slots: options.slots, backend: backend.name)
+        settings.rolloutDrainTimeout = options.rolloutDrainTimeout
+        var session = WorkerSession(settings: settings, now: Self.now())
         var connection = try connect(context)
         var cancellations: [String: CancellationFlag] = [:]
         var tokenWindow = TokenRate()

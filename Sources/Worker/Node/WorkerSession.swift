@@ -56,6 +56,9 @@ public struct WorkerSession {
         public var maxReconnectDelay: Double = 16
         /// How long a drain waits for unacknowledged results before giving up on them.
         public var drainTimeout: Double = 30
+        /// How long a drain lets in-flight rollouts run: past it each is stopped and reported
+        /// as `cancelled`, and the coordinator's `failures:` policy retries it elsewhere.
+        public var rolloutDrainTimeout: Double = 540
 
         public init(workerID: String, host: String, pid: UInt32, slots: Int, backend: String) {
             self.workerID = workerID
@@ -225,8 +228,15 @@ public struct WorkerSession {
             // work continues and its results wait in `unacknowledged`.
             if !registered { currentReconnectDelay = min(currentReconnectDelay * 2, settings.maxReconnectDelay) }
             registered = false
-            if draining, inFlight.isEmpty, let started = drainStarted, now - started > settings.drainTimeout {
-                return [.exit(code: unacknowledged.isEmpty ? 0 : 1)]
+            if draining, let started = drainStarted {
+                // Rollouts still running past their time are stopped; their `cancelled` results
+                // wait for a coordinator like any other, for one more drain timeout.
+                if !inFlight.isEmpty, now - started > settings.rolloutDrainTimeout {
+                    return cancelInFlight(now: now) + [.reconnect]
+                }
+                if inFlight.isEmpty, now - started > settings.drainTimeout {
+                    return [.exit(code: unacknowledged.isEmpty ? 0 : 1)]
+                }
             }
             return [.reconnect]
         }
@@ -234,10 +244,33 @@ public struct WorkerSession {
         if registered && now - lastSent >= settings.heartbeatInterval {
             actions.append(sent(.heartbeat(heartbeat()), now: now))
         }
-        if draining, let started = drainStarted, now - started > settings.drainTimeout, inFlight.isEmpty {
-            actions.append(.exit(code: unacknowledged.isEmpty ? 0 : 1))
+        if draining, let started = drainStarted {
+            if !inFlight.isEmpty, now - started > settings.rolloutDrainTimeout {
+                actions += cancelInFlight(now: now)
+            } else if inFlight.isEmpty, now - started > settings.drainTimeout {
+                actions.append(.exit(code: unacknowledged.isEmpty ? 0 : 1))
+            }
         }
         return actions
+    }
+
+    /// A drain that ran out of time for its rollouts (`rolloutDrainTimeout`): each is stopped
+    /// and reported as a `cancelled` outcome, kept until acknowledged like any result, and the
+    /// acknowledgements get a `drainTimeout` of their own.
+    private mutating func cancelInFlight(now: Double) -> [Action] {
+        var actions: [Action] = []
+        for (id, request) in inFlight.sorted(by: { $0.key < $1.key }) {
+            var result = RolloutResult.failed(
+                request, outcome: .cancelled,
+                detail: "worker \(settings.workerID) drained and stopped the rollout after \(settings.rolloutDrainTimeout) s")
+            result.workerID = settings.workerID
+            unacknowledged[id] = result
+            actions.append(.cancel(requestID: id))
+            if registered { actions.append(sent(.rolloutResult(result), now: now)) }
+        }
+        inFlight.removeAll()
+        drainStarted = now
+        return actions + afterWorkChanged(now: now)
     }
 
     /// Work finished, was acknowledged or a policy loaded: maybe load a pending policy, maybe

@@ -116,6 +116,40 @@ struct WorkerSessionTests {
         #expect(last.contains(.exit(code: 0)))
     }
 
+    @Test func aDrainPastItsTimeoutCancelsInFlightRolloutsAndReportsThemCancelled() {
+        var settings = WorkerSession.Settings(workerID: "w1", host: "h", pid: 1, slots: 2, backend: "scripted")
+        settings.rolloutDrainTimeout = 40
+        var session = WorkerSession(settings: settings, now: 0)
+        _ = session.handle(.connected, now: 0)
+        _ = session.handle(.received(ack()), now: 0)
+        _ = session.handle(.received(request("r1")), now: 0)
+        _ = session.handle(.received(request("r2")), now: 0)
+        _ = session.handle(.drainRequested(reason: "SIGTERM"), now: 1)
+        // r1 finishes in time; r2 hangs. The coordinator stays in touch.
+        _ = session.handle(.finished(result("r1")), now: 2)
+        _ = session.handle(.received(envelope(.heartbeat(HeartbeatMessage()))), now: 29.9)
+        #expect(session.handle(.tick, now: 30).allSatisfy { if case .exit = $0 { false } else { true } })
+        _ = session.handle(.received(envelope(.heartbeat(HeartbeatMessage()))), now: 40.9)
+        let late = session.handle(.tick, now: 41.5)
+        #expect(late.contains(.cancel(requestID: "r2")))
+        let reported = late.compactMap { action -> RolloutResult? in
+            if case .send(.rolloutResult(let result)) = action { result } else { nil }
+        }
+        #expect(reported.map(\.requestID) == ["r2"])
+        #expect(reported.first?.rolloutOutcome == .cancelled)
+        #expect(reported.first?.workerID == "w1")
+        #expect(reported.first?.outcomeDetail.contains("drained") == true)
+        #expect(session.inFlight.isEmpty)
+        // A result that arrives after all is not sent again; the acknowledgements end the drain.
+        #expect(sentNames(session.handle(.finished(result("r2")), now: 42)).isEmpty)
+        for id in ["r1", "r2"] {
+            var resultAck = Arbor_V1_ResultAck()
+            resultAck.requestID = id
+            let actions = session.handle(.received(envelope(.resultAck(resultAck))), now: 43)
+            if id == "r2" { #expect(actions.contains(.exit(code: 0))) }
+        }
+    }
+
     @Test func cancelStopsTheRequest() {
         var session = makeSession()
         _ = session.handle(.connected, now: 0)

@@ -34,7 +34,9 @@ public final class PythonTool: Tool {
     public init(settings: PythonToolSettings, searchPath: String? = nil) throws {
         self.settings = settings
         limits = ToolLimits(timeoutSeconds: settings.timeoutSeconds, concurrency: settings.concurrency)
-        pool = SandboxPool(command: try SandboxCommand(settings: settings, searchPath: searchPath), size: settings.warmPool)
+        pool = SandboxPool(
+            command: try SandboxCommand(settings: settings, searchPath: searchPath), size: settings.warmPool,
+            spawnRate: settings.spawnRate)
     }
 
     /// Whether calls run inside bubblewrap (false only with `allow_unsandboxed` and no bwrap).
@@ -49,15 +51,18 @@ public final class PythonTool: Tool {
     }
 
     /// Runs `code` in a pooled (`warm`) or freshly spawned sandbox and returns the raw outcome.
+    /// Taking the sandbox (which may wait for the spawn rate) and running it block a thread of
+    /// their own, never one of the cooperative pool.
     func execute(code: String, warm: Bool) async throws -> SandboxOutcome {
-        let process = try warm ? pool.take() : pool.spawn()
-        let settings = settings
-        return await withCheckedContinuation { continuation in
+        let (pool, settings) = (pool, settings)
+        return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                let outcome = process.run(
-                    input: Array(code.utf8), timeout: settings.timeoutSeconds, outputCap: settings.maxOutputBytes,
-                    killAfterBytes: max(1 << 20, settings.maxOutputBytes * 16))
-                continuation.resume(returning: outcome)
+                continuation.resume(with: Result {
+                    let process = try warm ? pool.take() : pool.spawn()
+                    return process.run(
+                        input: Array(code.utf8), timeout: settings.timeoutSeconds, outputCap: settings.maxOutputBytes,
+                        killAfterBytes: max(1 << 20, settings.maxOutputBytes * 16))
+                })
             }
         }
     }

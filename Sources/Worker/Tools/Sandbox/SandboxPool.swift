@@ -21,12 +21,17 @@ final class SandboxPool: Sendable {
 
     let command: SandboxCommand
     let size: Int
+    /// Every spawn, warm or cold, waits for its turn here.
+    let spawnRate: SpawnRateLimit
     private let state = Mutex(State())
 
-    /// A pool of `size` (≥ 0; 0 = always spawn on demand) sandboxes made by `command`; fills it.
-    init(command: SandboxCommand, size: Int) {
+    /// A pool of `size` (≥ 0; 0 = always spawn on demand) sandboxes made by `command`, spawned
+    /// at most `spawnRate` per second after a burst of `max(size, spawnRate)`; fills it.
+    init(command: SandboxCommand, size: Int, spawnRate: Double = .infinity) {
         self.command = command
         self.size = max(0, size)
+        self.spawnRate = SpawnRateLimit(
+            rate: spawnRate, burst: spawnRate.isFinite ? max(self.size, Int(spawnRate.rounded(.up))) : 1)
         refill()
     }
 
@@ -46,8 +51,10 @@ final class SandboxPool: Sendable {
         return waiting
     }
 
-    /// A fresh sandbox, not from the pool (the cold path, also used by the benchmark).
+    /// A fresh sandbox, not from the pool (the cold path, also used by the benchmark). Blocks
+    /// while the spawn rate is spent.
     func spawn() throws -> SandboxProcess {
+        if spawnRate.rate.isFinite { spawnRate.waitForTurn() }
         var workDirectory = "/tmp"
         if !command.isSandboxed {
             workDirectory = FileManager.default.temporaryDirectory
