@@ -1,6 +1,7 @@
 // The AVX2 path of the quantised products: each block is decoded to 32 floats in four 8-lane
-// registers (shared by the activation rows), then multiplied with FMAs. Compiled per function for
-// its target, so the file builds on any x86-64 compiler setting and runs only where
+// registers (shared by up to four activation rows), then multiplied with FMAs into two
+// accumulators per row, so a single row does not wait on one long FMA chain. Compiled per
+// function for its target, so the file builds on any x86-64 compiler setting and runs only where
 // ck_path_supported says so.
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -13,6 +14,9 @@
 #define CK_TARGET __attribute__((target("avx2,fma,f16c")))
 #define CK_INLINE static inline __attribute__((always_inline)) CK_TARGET
 #define CK_PATH_SUFFIX avx2
+/// Activation rows that share one decoded block (16 vector registers: 4 rows × 2 accumulators,
+/// the decoded block and its scales).
+#define CK_ROWS 4
 
 CK_INLINE float half_at(const uint8_t *p) {
     uint16_t h;
@@ -32,17 +36,26 @@ CK_INLINE __m256 bytes_to_floats(__m128i bytes, int is_unsigned) {
     return _mm256_cvtepi32_ps(is_unsigned ? _mm256_cvtepu8_epi32(bytes) : _mm256_cvtepi8_epi32(bytes));
 }
 
-/// acc[t] += Σ_j w[j]·x_t[j] over one block of 32 decoded weights, for n activation rows.
+/// acc[2t] + acc[2t+1] += Σ_j w[j]·x_t[j] over one block of 32 decoded weights, for n
+/// activation rows: even eighths go to acc[2t], odd ones to acc[2t+1].
 CK_INLINE void block_rows(const __m256 w[4], const float *x, size_t ldx, int n, __m256 *acc) {
     for (int t = 0; t < n; t++) {
         const float *v = x + (size_t)t * ldx;
-        for (int g = 0; g < 4; g++) acc[t] = _mm256_fmadd_ps(w[g], _mm256_loadu_ps(v + 8 * g), acc[t]);
+        for (int g = 0; g < 4; g++) {
+            acc[2 * t + (g & 1)] = _mm256_fmadd_ps(w[g], _mm256_loadu_ps(v + 8 * g), acc[2 * t + (g & 1)]);
+        }
     }
+}
+
+/// out[t] = the sum of row t's two accumulators.
+CK_INLINE void reduce_rows(const __m256 *acc, int n, float *out) {
+    for (int t = 0; t < n; t++) out[t] = horizontal_sum(_mm256_add_ps(acc[2 * t], acc[2 * t + 1]));
 }
 
 /// One q4_1 row against n activation rows (row stride ldx); n is a constant at each call.
 CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const float *x, size_t ldx, int n, float *out) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[2 * CK_ROWS];
+    for (int t = 0; t < 2 * n; t++) acc[t] = _mm256_setzero_ps();
     const __m128i nibble = _mm_set1_epi8(0x0F);
     for (int b = 0; b < blocks; b++) {
         const uint8_t *block = w + b * CK_Q4_1_BYTES;
@@ -57,12 +70,13 @@ CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const float *x, size_t ld
         };
         block_rows(decoded, x + b * CK_BLOCK, ldx, n, acc);
     }
-    for (int t = 0; t < n; t++) out[t] = horizontal_sum(acc[t]);
+    reduce_rows(acc, n, out);
 }
 
 /// One q8_0 row against n activation rows.
 CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const float *x, size_t ldx, int n, float *out) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[2 * CK_ROWS];
+    for (int t = 0; t < 2 * n; t++) acc[t] = _mm256_setzero_ps();
     for (int b = 0; b < blocks; b++) {
         const uint8_t *block = w + b * CK_Q8_0_BYTES;
         __m128i first = _mm_loadu_si128((const __m128i *)(block + 2));
@@ -76,7 +90,7 @@ CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const float *x, size_t ld
         };
         block_rows(decoded, x + b * CK_BLOCK, ldx, n, acc);
     }
-    for (int t = 0; t < n; t++) out[t] = horizontal_sum(acc[t]);
+    reduce_rows(acc, n, out);
 }
 
 #include "ck_matmul_simd_rows.h"

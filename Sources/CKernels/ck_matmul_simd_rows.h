@@ -1,6 +1,7 @@
-// The row loops shared by the SIMD paths: each weight row meets the activation rows four at a
-// time, so the row's blocks are unpacked once per four products. The including file defines
-// CK_PATH_SUFFIX and the inline functions rows_q4_1 / rows_q8_0 for its target.
+// The row loops shared by the SIMD paths: each weight row meets the activation rows CK_ROWS at a
+// time (then four, then one), so the row's blocks are unpacked once per CK_ROWS products. The
+// including file defines CK_PATH_SUFFIX, CK_ROWS (4 or 8) and the inline functions rows_q4_1 /
+// rows_q8_0 for its target.
 #define CK_CONCAT_(a, b) a##b
 #define CK_CONCAT(a, b) CK_CONCAT_(a, b)
 
@@ -16,10 +17,14 @@ CK_TARGET void CK_CONCAT(ck_matmul_q4_1_, CK_PATH_SUFFIX)(const void *w, int k, 
                                                           const float *x, size_t ldx, int m, float *out, size_t ldo,
                                                           int accumulate) {
     int blocks = k / CK_BLOCK;
-    float v[4];
+    float v[CK_ROWS];
     for (int r = row_begin; r < row_end; r++) {
         const uint8_t *row = (const uint8_t *)w + (size_t)r * blocks * CK_Q4_1_BYTES;
         int i = 0;
+        for (; i + CK_ROWS <= m; i += CK_ROWS) {
+            rows_q4_1(row, blocks, x + (size_t)i * ldx, ldx, CK_ROWS, v);
+            store(out, ldo, i, r, v, CK_ROWS, accumulate);
+        }
         for (; i + 4 <= m; i += 4) {
             rows_q4_1(row, blocks, x + (size_t)i * ldx, ldx, 4, v);
             store(out, ldo, i, r, v, 4, accumulate);
@@ -35,10 +40,14 @@ CK_TARGET void CK_CONCAT(ck_matmul_q8_0_, CK_PATH_SUFFIX)(const void *w, int k, 
                                                           const float *x, size_t ldx, int m, float *out, size_t ldo,
                                                           int accumulate) {
     int blocks = k / CK_BLOCK;
-    float v[4];
+    float v[CK_ROWS];
     for (int r = row_begin; r < row_end; r++) {
         const uint8_t *row = (const uint8_t *)w + (size_t)r * blocks * CK_Q8_0_BYTES;
         int i = 0;
+        for (; i + CK_ROWS <= m; i += CK_ROWS) {
+            rows_q8_0(row, blocks, x + (size_t)i * ldx, ldx, CK_ROWS, v);
+            store(out, ldo, i, r, v, CK_ROWS, accumulate);
+        }
         for (; i + 4 <= m; i += 4) {
             rows_q8_0(row, blocks, x + (size_t)i * ldx, ldx, 4, v);
             store(out, ldo, i, r, v, 4, accumulate);
