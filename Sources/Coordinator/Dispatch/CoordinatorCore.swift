@@ -37,8 +37,8 @@ public struct CoordinatorCore {
         public var maxBatchesInFlight: Int
         public var heartbeatInterval: Double
         public var heartbeatLiveness: Int
-        /// A request that failed this many times is given up (recorded as failed) so one poison
-        /// task cannot stall the job.
+        /// An eval request that failed this many times is given up (recorded as failed) so one
+        /// poison task cannot stall the job. Training requests follow the job's `failures:` policy.
         public var maxAttempts: Int = 5
         /// The job as run, sent to every worker in its RegisterAck.
         public var jobYAML: String
@@ -402,9 +402,14 @@ public struct CoordinatorCore {
         if error.code == .refused {
             // Not a failure of the task: the worker was busy, draining or switching policy.
             actions += requeue([id], reason: "refused by \(worker.id): \(error.message)", countsAsAttempt: false)
+        } else if state.evalVersion == nil {
+            // A training request's error message (how a peer written before outcomes were typed
+            // reports a failed rollout) is a `backend_error`, under the job's `failures:` policy.
+            actions.append(.log(.warning, "request \(id) failed on \(worker.id): \(error.message)"))
+            return actions + failed(id, as: .backendError, detail: error.message, result: nil, on: worker, now: now)
         } else {
             counters.failedAttempts += 1
-            actions.append(.log(.warning, "request \(id) failed on \(worker.id): \(error.message)"))
+            actions.append(.log(.warning, "eval request \(id) failed on \(worker.id): \(error.message)"))
             if Int(state.request.attempt) >= settings.maxAttempts {
                 actions += giveUp(id, reason: error.message, now: now)
             } else {

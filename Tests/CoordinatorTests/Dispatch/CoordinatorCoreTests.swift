@@ -170,20 +170,24 @@ struct CoordinatorCoreTests {
         #expect(error.code == .badFrame)
     }
 
-    @Test func failingRequestsAreRetriedThenGivenUp() {
+    /// A worker's error message is a `backend_error` under the job's `failures:` policy (by
+    /// default: retried twice, then dropped), like a typed result would be.
+    @Test func errorMessagesAreBackendErrorsUnderTheFailurePolicy() {
         var core = makeCore(batches: 1, perBatch: 1, inFlight: 1)
         _ = core.start(now: 0)
         _ = register(&core, "a", slots: 1)
         var actions: [CoordinatorCore.Action] = []
-        for attempt in 1...5 {
+        for attempt in 1...3 {
+            #expect(core.counters.givenUp == 0, "given up before attempt \(attempt)")
             actions = core.received(
                 envelope(Wire.error(.internal, "backend crashed", requestID: "b000001-00")), from: Array("a".utf8),
                 now: Double(attempt))
         }
-        #expect(core.counters.failedAttempts == 5)
+        #expect(core.counters.failedAttempts == 3)
         #expect(core.counters.givenUp == 1)
         let complete = actions.compactMap { if case .batchComplete(let batch) = $0 { batch } else { nil } }
-        #expect(complete.first?.failures["b000001-00"] == "backend crashed")
+        #expect(complete.first?.failures["b000001-00"] == "backend_error: backend crashed")
+        #expect(complete.first?.failedOutcomes["b000001-00"] == .backendError)
     }
 
     @Test func refusalsRequeueWithoutCountingAnAttempt() {
