@@ -30,7 +30,10 @@ struct QuantizedGemmTests {
         arguments: formats, QuantizedPath.allCases)
     func againstNaive(format: QuantFormat, path: QuantizedPath) {
         // A path this CPU lacks is answered by the scalar fallback, so it is checked all the same.
-        for (m, n, k, threads) in [(1, 70, 64, 1), (5, 130, 576, 2), (4, 64, 1536, 1), (9, 200, 96, 2)] {
+        // Row counts cover every group the kernels make (8, 4 and single rows: 13, 32) and weight
+        // row ranges that do not fill the last tile of 16.
+        let shapes = [(1, 70, 64, 1), (5, 130, 576, 2), (4, 64, 1536, 1), (9, 200, 96, 2), (13, 100, 64, 2), (32, 45, 576, 1)]
+        for (m, n, k, threads) in shapes {
             let w = randomQuantizedWeights(format, rows: n, k: k, seed: UInt64(n * k))
             let lda = k + 5
             let a = randomFloats(m * lda, seed: UInt64(m + k))
