@@ -228,30 +228,25 @@ public struct WorkerSession {
             // work continues and its results wait in `unacknowledged`.
             if !registered { currentReconnectDelay = min(currentReconnectDelay * 2, settings.maxReconnectDelay) }
             registered = false
-            if draining, let started = drainStarted {
-                // Rollouts still running past their time are stopped; their `cancelled` results
-                // wait for a coordinator like any other, for one more drain timeout.
-                if !inFlight.isEmpty, now - started > settings.rolloutDrainTimeout {
-                    return cancelInFlight(now: now) + [.reconnect]
-                }
-                if inFlight.isEmpty, now - started > settings.drainTimeout {
-                    return [.exit(code: unacknowledged.isEmpty ? 0 : 1)]
-                }
-            }
-            return [.reconnect]
+            // A drain's deadlines hold without a coordinator too: `cancelled` results then wait
+            // for one like any other result, for one more drain timeout.
+            let due = drainDeadlines(now: now)
+            return due.contains { if case .exit = $0 { true } else { false } } ? due : due + [.reconnect]
         }
         var actions: [Action] = []
         if registered && now - lastSent >= settings.heartbeatInterval {
             actions.append(sent(.heartbeat(heartbeat()), now: now))
         }
-        if draining, let started = drainStarted {
-            if !inFlight.isEmpty, now - started > settings.rolloutDrainTimeout {
-                actions += cancelInFlight(now: now)
-            } else if inFlight.isEmpty, now - started > settings.drainTimeout {
-                actions.append(.exit(code: unacknowledged.isEmpty ? 0 : 1))
-            }
-        }
-        return actions
+        return actions + drainDeadlines(now: now)
+    }
+
+    /// What a drain's deadlines ask for now: stopping the rollouts still running after
+    /// `rolloutDrainTimeout`, or exiting once nothing runs and `drainTimeout` has passed.
+    private mutating func drainDeadlines(now: Double) -> [Action] {
+        guard draining, let started = drainStarted else { return [] }
+        if !inFlight.isEmpty, now - started > settings.rolloutDrainTimeout { return cancelInFlight(now: now) }
+        if inFlight.isEmpty, now - started > settings.drainTimeout { return [.exit(code: unacknowledged.isEmpty ? 0 : 1)] }
+        return []
     }
 
     /// A drain that ran out of time for its rollouts (`rolloutDrainTimeout`): each is stopped
