@@ -77,7 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(
         "Seconds a drain lets in-flight rollouts run before it stops them and reports them cancelled.",
         valueName: "seconds"))
-    var drainTimeout: Double = 540
+    var drainTimeout = WorkerSession.Settings.defaultRolloutDrainTimeout
 
     @Option(help: "Worker id (default: host-pid-random).")
     var workerID: String?

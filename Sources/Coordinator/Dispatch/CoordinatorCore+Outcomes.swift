@@ -147,17 +147,19 @@ extension CoordinatorCore {
     /// An eval attempt failed (the eval measures the policy, so the job's failure policy does not
     /// apply): tried again up to `maxAttempts`, then given up like a worker error.
     mutating func evalAttemptFailed(_ result: RolloutResult, from worker: WorkerRecord, now: Double) -> [Action] {
-        let id = result.requestID
+        let reason = "\(result.classifiedOutcome.rawValue): \(result.classifiedDetail)"
+        return [ack(result, to: worker), .log(.warning, "eval request \(result.requestID) ended as \(reason) on \(worker.id)")]
+            + retryEval(result.requestID, reason: reason, failedOn: worker.id, now: now)
+    }
+
+    /// Counts a failed attempt of eval request `id` and sends it out again, or gives it up once
+    /// it has had `maxAttempts`.
+    mutating func retryEval(_ id: String, reason: String, failedOn workerID: String, now: Double) -> [Action] {
         guard let state = requests[id] else { return [] }
         counters.failedAttempts += 1
-        let reason = "\(result.classifiedOutcome.rawValue): \(result.classifiedDetail)"
-        var actions = [ack(result, to: worker), .log(.warning, "eval request \(id) ended as \(reason) on \(worker.id)")]
-        if Int(state.request.attempt) >= settings.maxAttempts {
-            actions += giveUp(id, reason: reason, now: now)
-        } else {
-            actions += requeue([id], reason: "failed on \(worker.id)")
-        }
-        return actions + dispatch(now: now)
+        let next = Int(state.request.attempt) >= settings.maxAttempts
+            ? giveUp(id, reason: reason, now: now) : requeue([id], reason: "failed on \(workerID)")
+        return next + dispatch(now: now)
     }
 
     private func ack(_ result: RolloutResult, to worker: WorkerRecord) -> Action {

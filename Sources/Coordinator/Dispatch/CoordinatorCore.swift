@@ -398,25 +398,19 @@ public struct CoordinatorCore {
             requests[id]?.backupWorkerID = nil
             return [.log(.info, "request \(id) failed on \(worker.id); its copy on \(backup) carries on")] + dispatch(now: now)
         }
-        var actions: [Action] = []
         if error.code == .refused {
             // Not a failure of the task: the worker was busy, draining or switching policy.
-            actions += requeue([id], reason: "refused by \(worker.id): \(error.message)", countsAsAttempt: false)
-        } else if state.evalVersion == nil {
+            return requeue([id], reason: "refused by \(worker.id): \(error.message)", countsAsAttempt: false)
+                + dispatch(now: now)
+        }
+        guard state.evalVersion != nil else {
             // A training request's error message (how a peer written before outcomes were typed
             // reports a failed rollout) is a `backend_error`, under the job's `failures:` policy.
-            actions.append(.log(.warning, "request \(id) failed on \(worker.id): \(error.message)"))
-            return actions + failed(id, as: .backendError, detail: error.message, result: nil, on: worker, now: now)
-        } else {
-            counters.failedAttempts += 1
-            actions.append(.log(.warning, "eval request \(id) failed on \(worker.id): \(error.message)"))
-            if Int(state.request.attempt) >= settings.maxAttempts {
-                actions += giveUp(id, reason: error.message, now: now)
-            } else {
-                actions += requeue([id], reason: "failed on \(worker.id)")
-            }
+            return [.log(.warning, "request \(id) failed on \(worker.id): \(error.message)")]
+                + failed(id, as: .backendError, detail: error.message, result: nil, on: worker, now: now)
         }
-        return actions + dispatch(now: now)
+        return [.log(.warning, "eval request \(id) failed on \(worker.id): \(error.message)")]
+            + retryEval(id, reason: error.message, failedOn: worker.id, now: now)
     }
 
     // MARK: Results

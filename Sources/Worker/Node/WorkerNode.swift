@@ -19,7 +19,7 @@ public final class WorkerNode: Sendable {
         public var tickInterval: Double = 0.1
         /// How long a drain lets in-flight rollouts run before it stops them and reports them
         /// `cancelled` (`WorkerSession.Settings.rolloutDrainTimeout`).
-        public var rolloutDrainTimeout: Double = 540
+        public var rolloutDrainTimeout = WorkerSession.Settings.defaultRolloutDrainTimeout
 
         public init(endpoint: String, workerID: String, slots: Int, curve: CurveOptions? = nil) {
             self.endpoint = endpoint

@@ -58,7 +58,9 @@ public struct WorkerSession {
         public var drainTimeout: Double = 30
         /// How long a drain lets in-flight rollouts run: past it each is stopped and reported
         /// as `cancelled`, and the coordinator's `failures:` policy retries it elsewhere.
-        public var rolloutDrainTimeout: Double = 540
+        public var rolloutDrainTimeout = Self.defaultRolloutDrainTimeout
+        /// 540 s: inside Kubernetes' usual 600 s termination grace, with time left to report.
+        public static let defaultRolloutDrainTimeout: Double = 540
 
         public init(workerID: String, host: String, pid: UInt32, slots: Int, backend: String) {
             self.workerID = workerID

@@ -54,7 +54,7 @@ final class SandboxPool: Sendable {
     /// A fresh sandbox, not from the pool (the cold path, also used by the benchmark). Blocks
     /// while the spawn rate is spent.
     func spawn() throws -> SandboxProcess {
-        if spawnRate.rate.isFinite { spawnRate.waitForTurn() }
+        spawnRate.waitForTurn()
         var workDirectory = "/tmp"
         if !command.isSandboxed {
             workDirectory = FileManager.default.temporaryDirectory

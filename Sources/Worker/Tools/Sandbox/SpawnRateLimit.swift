@@ -32,8 +32,10 @@ final class SpawnRateLimit: Sendable {
         }
     }
 
-    /// Reserves one spawn and blocks the calling thread until it may begin.
+    /// Reserves one spawn and blocks the calling thread until it may begin. An infinite rate
+    /// never waits.
     func waitForTurn() {
+        guard rate.isFinite else { return }
         let now = Self.now()
         let start = reserve(now: now)
         if start > now { Thread.sleep(forTimeInterval: start - now) }
