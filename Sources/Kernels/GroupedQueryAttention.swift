@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -37,156 +39,47 @@ public struct AttentionGeometry: Sendable, Equatable {
 /// Causal grouped-query attention of a batch of query rows over a block-structured KV cache,
 /// following an `AttentionPlan`: softmax(q·Kᵀ/√d) · V per head.
 ///
-/// Per block and kv head, the scores of all the block's readers come from one `sgemm` (queries
-/// of shared blocks are gathered first), softmax runs per row and head over exactly the visible
-/// positions (max subtracted first), and the probability-weighted values come from a second
-/// `sgemm`. Scratch grows to the largest batch seen and is then reused. Not thread-safe.
+/// The query heads are independent, so they are the parts a `ComputeTeam` shares out. Per head,
+/// each row's scores against each block it reads come from the C kernels (one dot product per
+/// cached token, in the widest vectors the CPU has), softmax runs per row over exactly the visible
+/// positions (max subtracted first), and the probability-weighted values are summed block by
+/// block. A block shared by many readers (a tree's common prefix) is read once per reader, but it
+/// stays in L1 between them. Not thread-safe.
 public final class GroupedQueryAttention {
     /// The head geometry.
     public let geometry: AttentionGeometry
+    /// The instruction path of the score and value kernels.
+    public let path: KernelPath
     private var scores = ScratchBuffer()
-    private var gatheredQueries = ScratchBuffer()
-    private var gatheredProducts = ScratchBuffer()
 
     /// An attention kernel for `geometry`.
-    public init(geometry: AttentionGeometry) {
+    public init(geometry: AttentionGeometry, path: KernelPath = .best) {
         self.geometry = geometry
+        self.path = path
     }
 
     // Each policy reload builds a new engine, so the scratch must go with its kernel.
     deinit {
         scores.release()
-        gatheredQueries.release()
-        gatheredProducts.release()
     }
 
     /// out (rows × heads·headDim) = attention of `queries` (rows × heads·headDim, already rotated)
-    /// over the cached keys/values of one layer.
+    /// over the cached keys/values of one layer, its heads shared out over `team` when given.
     ///
     /// `keyBase`/`valueBase` point at block 0 of the layer's pools; block `i` starts at
     /// `i * geometry.blockStride`, tokens within a block are `kvStride` apart.
     public func run(
         queries: UnsafePointer<Float>, plan: AttentionPlan, keyBase: UnsafePointer<Float>,
-        valueBase: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>
+        valueBase: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, team: ComputeTeam? = nil
     ) {
-        let g = geometry
-        let rows = plan.rows
-        let stride = plan.scoreStride
-        let groupFloats = g.groupSize * g.headDim
-        let scale = 1 / Float(g.headDim).squareRoot()
-        let s = scores.reserve(rows * g.heads * stride)
-        var maxReaders = 0
-        for block in plan.blocks { maxReaders = max(maxReaders, block.readers.count) }
-        let q = gatheredQueries.reserve(maxReaders * groupFloats)
-        let p = gatheredProducts.reserve(maxReaders * g.groupSize * max(g.blockSize, g.headDim))
-
-        // Scores: S[row, head, start + t] = scale · q[row, head] · k[block, t, head / groupSize].
-        for block in plan.blocks {
-            let keys = keyBase + block.index * g.blockStride
-            let n = block.tokenCount
-            for kv in 0..<g.kvHeads {
-                if block.readers.count == 1 {
-                    // A private block: too small for sgemm's call and packing overhead.
-                    let row = plan.readerRows[block.readers.lowerBound]
-                    let start = plan.readerStarts[block.readers.lowerBound]
-                    for h in 0..<g.groupSize {
-                        let q = queries + row * g.queryStride + (kv * g.groupSize + h) * g.headDim
-                        let target = s + (row * g.heads + kv * g.groupSize + h) * stride + start
-                        for t in 0..<n {
-                            target[t] = scale * Self.dot(q, keys + t * g.kvStride + kv * g.headDim, count: g.headDim)
-                        }
-                    }
-                    continue
-                }
-                for (i, reader) in block.readers.enumerated() {
-                    let source = queries + plan.readerRows[reader] * g.queryStride + kv * groupFloats
-                    (q + i * groupFloats).update(from: source, count: groupFloats)
-                }
-                Gemm.multiplyTransposed(
-                    q, lda: g.headDim, keys + kv * g.headDim, ldb: g.kvStride,
-                    into: p, ldc: n, m: block.readers.count * g.groupSize, n: n, k: g.headDim, alpha: scale)
-                for (i, reader) in block.readers.enumerated() {
-                    let row = plan.readerRows[reader]
-                    let start = plan.readerStarts[reader]
-                    for h in 0..<g.groupSize {
-                        (s + (row * g.heads + kv * g.groupSize + h) * stride + start)
-                            .update(from: p + (i * g.groupSize + h) * n, count: n)
-                    }
-                }
-            }
+        let work = HeadAttention(
+            geometry: geometry, path: path.cPath, plan: plan, queries: queries, keyBase: keyBase, valueBase: valueBase,
+            scores: scores.reserve(plan.rows * geometry.heads * plan.scoreStride), out: out)
+        if let team {
+            team.run(parts: geometry.heads) { work.run(head: $0) }
+        } else {
+            for head in 0..<geometry.heads { work.run(head: head) }
         }
-
-        // Softmax over the visible positions 0...last; zero the rest of the row so the value
-        // product can read whole blocks.
-        for row in 0..<rows {
-            let visible = plan.lastPositions[row] + 1
-            for h in 0..<g.heads {
-                let r = s + (row * g.heads + h) * stride
-                Softmax.run(r, count: visible)
-                if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
-            }
-        }
-
-        // Values: out[row, head] = Σ_t P[row, head, t] · v[t, head / groupSize].
-        out.update(repeating: 0, count: rows * g.queryStride)
-        for block in plan.blocks {
-            let values = valueBase + block.index * g.blockStride
-            let n = block.tokenCount
-            for kv in 0..<g.kvHeads {
-                if block.readers.count == 1 {
-                    let row = plan.readerRows[block.readers.lowerBound]
-                    let start = plan.readerStarts[block.readers.lowerBound]
-                    for h in 0..<g.groupSize {
-                        let weights = s + (row * g.heads + kv * g.groupSize + h) * stride + start
-                        let target = out + row * g.queryStride + (kv * g.groupSize + h) * g.headDim
-                        for t in 0..<n where weights[t] != 0 {
-                            Self.addScaled(values + t * g.kvStride + kv * g.headDim, weights[t], into: target, count: g.headDim)
-                        }
-                    }
-                    continue
-                }
-                for (i, reader) in block.readers.enumerated() {
-                    let row = plan.readerRows[reader]
-                    let start = plan.readerStarts[reader]
-                    for h in 0..<g.groupSize {
-                        (p + (i * g.groupSize + h) * n)
-                            .update(from: s + (row * g.heads + kv * g.groupSize + h) * stride + start, count: n)
-                    }
-                }
-                Gemm.multiply(
-                    p, lda: n, values + kv * g.headDim, ldb: g.kvStride,
-                    into: q, ldc: g.headDim, m: block.readers.count * g.groupSize, n: g.headDim, k: n)
-                for (i, reader) in block.readers.enumerated() {
-                    let target = out + plan.readerRows[reader] * g.queryStride + kv * groupFloats
-                    let source = q + i * groupFloats
-                    for j in 0..<groupFloats { target[j] += source[j] }
-                }
-            }
-        }
-    }
-
-    /// Σ a[i]·b[i] over `count` floats, in 8 lanes.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= count {
-            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
-        var sum = lanes.sum()
-        while i < count {
-            sum += a[i] * b[i]
-            i += 1
-        }
-        return sum
-    }
-
-    /// y += w · x over `count` floats.
-    @inline(__always)
-    static func addScaled(_ x: UnsafePointer<Float>, _ w: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += w * x[i] }
     }
 
     /// Reference: one query row (heads·headDim) over `length` contiguous cached tokens
@@ -214,6 +107,62 @@ public final class GroupedQueryAttention {
                     sum += exp(weights[t] - m) / total * Double(values[t * g.kvStride + kv * g.headDim + d])
                 }
                 out[h * g.headDim + d] = Float(sum)
+            }
+        }
+    }
+}
+
+/// One layer's attention for one query head at a time; heads write disjoint parts of the scores
+/// and of `out`, so several may run at once.
+private struct HeadAttention: @unchecked Sendable {
+    let geometry: AttentionGeometry
+    let path: ck_path
+    let plan: AttentionPlan
+    let queries: UnsafePointer<Float>
+    let keyBase: UnsafePointer<Float>
+    let valueBase: UnsafePointer<Float>
+    let scores: UnsafeMutablePointer<Float>  // rows × heads × scoreStride
+    let out: UnsafeMutablePointer<Float>
+
+    func run(head h: Int) {
+        let g = geometry
+        let stride = plan.scoreStride
+        let kvOffset = (h / g.groupSize) * g.headDim
+        let scale = 1 / Float(g.headDim).squareRoot()
+        func scoreRow(_ row: Int) -> UnsafeMutablePointer<Float> { scores + (row * g.heads + h) * stride }
+        func outRow(_ row: Int) -> UnsafeMutablePointer<Float> { out + row * g.queryStride + h * g.headDim }
+
+        // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A reader
+        // that sees fewer of the block's tokens than its furthest reader gets scores past its own
+        // position too; the zeroing after softmax drops them.
+        for block in plan.blocks {
+            let keys = keyBase + block.index * g.blockStride + kvOffset
+            for reader in block.readers {
+                let row = plan.readerRows[reader]
+                ck_attention_scores(
+                    path, queries + row * g.queryStride + h * g.headDim, keys, g.kvStride, Int32(block.tokenCount),
+                    Int32(g.headDim), scale, scoreRow(row) + plan.readerStarts[reader])
+            }
+        }
+
+        // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
+        // value sums skip zero weights.
+        for row in 0..<plan.rows {
+            let visible = plan.lastPositions[row] + 1
+            let r = scoreRow(row)
+            Softmax.run(r, count: visible)
+            if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
+            outRow(row).update(repeating: 0, count: g.headDim)
+        }
+
+        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
+        for block in plan.blocks {
+            let values = valueBase + block.index * g.blockStride + kvOffset
+            for reader in block.readers {
+                let row = plan.readerRows[reader]
+                ck_attention_values(
+                    path, scoreRow(row) + plan.readerStarts[reader], values, g.kvStride, Int32(block.tokenCount),
+                    Int32(g.headDim), outRow(row))
             }
         }
     }

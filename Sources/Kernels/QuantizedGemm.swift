@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// Matrix products with weights kept in their stored block format (q4_1 or q8_0), for the
 /// bandwidth-bound small batches of decoding: each weight byte is read once per product, each
@@ -15,23 +14,24 @@ public enum QuantizedGemm {
     }
 
     /// C (m×n) = A·Wᵀ (adds to C when `accumulate`), A m rows of k floats (row stride `lda`), W
-    /// n rows of k in `format` (q4_1 or q8_0, rows back to back, k a multiple of 32). The rows of W
-    /// are split over `threads` threads (the calling thread is one of them), each writing its own
-    /// columns of C.
+    /// n rows of k in `format` (q4_1 or q8_0, rows back to back, k a multiple of 32). With a `team`,
+    /// the rows of W are split into parts of at least 64 rows over its threads, each part writing
+    /// its own columns of C.
     public static func multiplyTransposed(
         _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafeRawPointer, format: QuantFormat,
         into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, accumulate: Bool = false,
-        path: QuantizedPath = .best, threads: Int = 1
+        path: KernelPath = .best, team: ComputeTeam? = nil
     ) {
         precondition(multiplies(format), "QuantizedGemm multiplies q4_1 and q8_0 weights, not \(format)")
         guard m > 0, n > 0 else { return }
         let job = RowSplit(
             a: a, lda: lda, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
-            path: path.cPath, parts: max(1, min(threads, n / 64)))
-        if job.parts == 1 {
-            job.run(part: 0)
+            path: path.cPath, parts: team.map { max(1, min(4 * $0.size, n / 64)) } ?? 1)
+        // Four parts per thread: a thread slowed by other work on its core takes fewer of them.
+        if let team {
+            team.run(parts: job.parts) { job.run(part: $0) }
         } else {
-            DispatchQueue.concurrentPerform(iterations: job.parts) { job.run(part: $0) }
+            job.run(part: 0)
         }
     }
 

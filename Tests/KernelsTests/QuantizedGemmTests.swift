@@ -27,8 +27,8 @@ struct QuantizedGemmTests {
     static let formats: [QuantFormat] = [.q4_1, .q8_0]
 
     @Test("each path matches the dequantised naive product, with strides, threads and accumulation",
-        arguments: formats, QuantizedPath.allCases)
-    func againstNaive(format: QuantFormat, path: QuantizedPath) {
+        arguments: formats, KernelPath.allCases)
+    func againstNaive(format: QuantFormat, path: KernelPath) {
         // A path this CPU lacks is answered by the scalar fallback, so it is checked all the same.
         // Row counts cover every group the kernels make (8, 4 and single rows: 13, 32) and weight
         // row ranges that do not fill the last tile of 16.
@@ -41,7 +41,7 @@ struct QuantizedGemmTests {
             var slow = fast
             QuantizedGemm.multiplyTransposed(
                 a, lda: lda, w, format: format, into: &fast, ldc: n, m: m, n: n, k: k, accumulate: true, path: path,
-                threads: threads)
+                team: threads > 1 ? ComputeTeam(threads: threads) : nil)
             QuantizedGemm.naiveMultiplyTransposed(
                 a, lda: lda, w, format: format, into: &slow, ldc: n, m: m, n: n, k: k, accumulate: true)
             // Only the order of the f32 sums differs: products are ≲ 0.2 in magnitude, k ≤ 1536.

@@ -51,6 +51,24 @@ void ck_dequantize_rows_q4_1(const void *w, int k, int row_begin, int row_end, f
 /// Decodes weight rows [row_begin, row_end) of a q8_0 matrix (k columns) into f32, row-major.
 void ck_dequantize_rows_q8_0(const void *w, int k, int row_begin, int row_end, float *out);
 
+/// scores[t] = scale · Σ_j q[j]·keys[t·key_stride + j] for t in [0, n), j in [0, d): one query
+/// head against n cached keys.
+void ck_attention_scores(ck_path path, const float *q, const float *keys, size_t key_stride, int n, int d,
+                         float scale, float *scores);
+
+/// out[j] += Σ_t weights[t]·values[t·value_stride + j] for j in [0, d): one head's
+/// probability-weighted values. Tokens of weight exactly 0 are not read.
+void ck_attention_values(ck_path path, const float *weights, const float *values, size_t value_stride, int n, int d,
+                         float *out);
+
+/// A hint to the core that the caller is spinning on a memory location (x86 `pause`): it saves
+/// power and gives a hyper-thread sibling the pipeline.
+static inline void ck_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

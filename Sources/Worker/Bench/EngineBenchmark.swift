@@ -37,8 +37,8 @@ public struct EngineBenchmark: Sendable {
         public var prefillTokensPerSecond: Double
         /// Aggregate sampled tokens per second (B × steps / time) for each B.
         public var decodeTokensPerSecond: [Int: Double]
-        /// The instruction path of the quantised kernels (`QuantizedPath`).
-        public var kernelPath: String = QuantizedPath.best.rawValue
+        /// The instruction path of the quantised kernels (`KernelPath`).
+        public var kernelPath: String = KernelPath.best.rawValue
         /// Batches up to this many rows ran on the block kernels; larger ones on sgemm.
         public var quantizedRowLimit: Int = 0
         /// Bytes of the model's weights as held in memory.

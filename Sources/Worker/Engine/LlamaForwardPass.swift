@@ -35,6 +35,8 @@ final class LlamaForwardPass {
     let rope: RoPETable
     let attention: GroupedQueryAttention
     let product: WeightProduct
+    /// The threads that share each weight product and each layer's attention heads.
+    let team: ComputeTeam
     private let residual: UnsafeMutablePointer<Float>  // rows × embedding
     private let normed: UnsafeMutablePointer<Float>  // rows × embedding
     private let qkv: UnsafeMutablePointer<Float>  // rows × (queryWidth + 2·kvWidth)
@@ -52,9 +54,10 @@ final class LlamaForwardPass {
         rope = RoPETable(dimensions: h.ropeDimensions, base: h.ropeBase, maxPositions: maxPositions)
         attention = GroupedQueryAttention(
             geometry: AttentionGeometry(heads: h.heads, kvHeads: h.kvHeads, headDim: h.headDim, blockSize: blockSize))
+        team = ComputeTeam(threads: threads)
         product = WeightProduct(
             maxColumns: max(h.embedding, h.queryWidth, h.feedForward), quantizedRowLimit: min(maxRows, quantizedRowLimit),
-            threads: threads)
+            team: team)
         func buffer(_ width: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * width)
             p.initialize(repeating: 0, count: maxRows * width)
@@ -107,7 +110,7 @@ final class LlamaForwardPass {
             }
             attention.run(
                 queries: queries, plan: batch.plan, keyBase: cache.keyBase(layer: l), valueBase: cache.valueBase(layer: l),
-                into: attended)
+                into: attended, team: team)
             // blk.l.attn_output, added to the residual stream.
             product.multiply(
                 attended, lda: h.queryWidth, by: layer.attentionOutput, into: residual, ldc: e, m: rows, accumulate: true)

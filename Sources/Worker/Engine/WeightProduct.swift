@@ -9,11 +9,11 @@ import Kernels
 /// wins on them even after decoding each weight tile. Not thread-safe (one per forward pass).
 final class WeightProduct {
     /// The block kernels' instruction path.
-    let path: QuantizedPath
+    let path: KernelPath
     /// Most rows multiplied by the block kernels; more go through sgemm.
     let quantizedRowLimit: Int
-    /// Threads that split a quantised product's weight rows.
-    let threads: Int
+    /// The threads that split a quantised product's weight rows.
+    let team: ComputeTeam
     private let tile: UnsafeMutableBufferPointer<Float>  // tileFloats floats of decoded weights
 
     /// Floats of the decoded tile for sgemm (8 MB). It holds SmolLM2-135M's largest layer matrix
@@ -22,10 +22,10 @@ final class WeightProduct {
     /// 375 to 263 tok/s (`arbor bench engine`, 2 AVX-512 cores).
     static let tileFloats = 2048 * 1024
 
-    init(maxColumns: Int, quantizedRowLimit: Int, threads: Int, path: QuantizedPath = .best) {
+    init(maxColumns: Int, quantizedRowLimit: Int, team: ComputeTeam, path: KernelPath = .best) {
         self.path = path
         self.quantizedRowLimit = quantizedRowLimit
-        self.threads = max(1, threads)
+        self.team = team
         tile = .allocate(capacity: max(Self.tileFloats, maxColumns))
     }
 
@@ -45,7 +45,7 @@ final class WeightProduct {
         } else if m <= quantizedRowLimit {
             QuantizedGemm.multiplyTransposed(
                 a, lda: lda, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
-                accumulate: accumulate, path: path, threads: threads)
+                accumulate: accumulate, path: path, team: team)
         } else {
             QuantizedGemm.multiplyTransposedDequantizing(
                 a, lda: lda, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,

@@ -1,8 +1,8 @@
 import CKernels
 
-/// The instruction path of the quantised dot-product kernels, chosen at run time from what the
-/// CPU advertises (cpuid) and the OS enables (xgetbv); AMX is never used.
-public enum QuantizedPath: String, Sendable, CaseIterable {
+/// The instruction path of the C kernels (quantised products, attention), chosen at run time from
+/// what the CPU advertises (cpuid) and the OS enables (xgetbv); AMX is never used.
+public enum KernelPath: String, Sendable, CaseIterable {
     /// Portable C: any CPU; the reference the SIMD paths are tested against.
     case scalar
     /// AVX2 + FMA + F16C: 8 lanes.
@@ -11,13 +11,13 @@ public enum QuantizedPath: String, Sendable, CaseIterable {
     case avx512
 
     /// The fastest path this machine runs.
-    public static let best: QuantizedPath = QuantizedPath(ck_best_path())
+    public static let best: KernelPath = KernelPath(ck_best_path())
 
     /// Whether this machine can run the path.
     public var isSupported: Bool { ck_path_supported(cPath) != 0 }
 
     /// The paths this machine can run, slowest first.
-    public static var supported: [QuantizedPath] { allCases.filter(\.isSupported) }
+    public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
 
     var cPath: ck_path {
         switch self {
