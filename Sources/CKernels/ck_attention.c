@@ -63,30 +63,82 @@ CK_AVX2 static void values_avx2(const float *weights, const float *values, size_
 
 #define CK_AVX512 __attribute__((target("avx2,fma,avx512f")))
 
+/// The lanes of a 16-float chunk that hold some of the `remaining` floats.
+static inline __mmask16 chunk_lanes(int remaining) {
+    return remaining >= 16 ? 0xFFFF : remaining <= 0 ? 0 : (__mmask16)((1u << remaining) - 1);
+}
+
+/// The horizontal sums of four vectors, as one: [Σa, Σb, Σc, Σd]. Four tokens' dot products
+/// share the shuffles one reduction alone would need.
+CK_AVX512 static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    // Per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3], and the same for c and d.
+    __m512d ab = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b)));
+    __m512d cd = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d)));
+    // Per 128-bit lane: [a, b, c, d] partial sums; then the four lanes added.
+    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(ab, cd)), _mm512_castpd_ps(_mm512_unpackhi_pd(ab, cd)));
+    __m256 halves = _mm256_add_ps(_mm512_castps512_ps256(abcd),
+                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abcd), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
+}
+
 CK_AVX512 static void scores_avx512(const float *q, const float *keys, size_t stride, int n, int d, float scale,
                                     float *out) {
-    for (int t = 0; t < n; t++) {
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *k = keys + (size_t)t * stride;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int j = 0; j < d; j += 16) {
+            __mmask16 lanes = chunk_lanes(d - j);
+            __m512 query = _mm512_maskz_loadu_ps(lanes, q + j);
+            for (int i = 0; i < 4; i++) {
+                acc[i] = _mm512_fmadd_ps(query, _mm512_maskz_loadu_ps(lanes, k + i * stride + j), acc[i]);
+            }
+        }
+        _mm_storeu_ps(out + t, _mm_mul_ps(sum4(acc[0], acc[1], acc[2], acc[3]), _mm_set1_ps(scale)));
+    }
+    for (; t < n; t++) {
         const float *k = keys + (size_t)t * stride;
         __m512 acc = _mm512_setzero_ps();
         for (int j = 0; j < d; j += 16) {
-            __mmask16 lanes = d - j >= 16 ? 0xFFFF : (__mmask16)((1u << (d - j)) - 1);
+            __mmask16 lanes = chunk_lanes(d - j);
             acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, q + j), _mm512_maskz_loadu_ps(lanes, k + j), acc);
         }
         out[t] = scale * _mm512_reduce_add_ps(acc);
     }
 }
 
+/// Up to 64 floats of the output stay in registers while the tokens stream past, even and odd
+/// tokens into separate accumulators so that consecutive FMAs do not wait on one another.
 CK_AVX512 static void values_avx512(const float *weights, const float *values, size_t stride, int n, int d,
                                     float *out) {
-    for (int j = 0; j < d; j += 16) {
-        __mmask16 lanes = d - j >= 16 ? 0xFFFF : (__mmask16)((1u << (d - j)) - 1);
-        __m512 acc = _mm512_maskz_loadu_ps(lanes, out + j);
-        for (int t = 0; t < n; t++) {
-            if (weights[t] == 0) continue;
-            acc = _mm512_fmadd_ps(
-                _mm512_set1_ps(weights[t]), _mm512_maskz_loadu_ps(lanes, values + (size_t)t * stride + j), acc);
+    for (int j = 0; j < d; j += 64) {
+        __mmask16 lanes[4];
+        __m512 even[4], odd[4];
+        for (int c = 0; c < 4; c++) {
+            lanes[c] = chunk_lanes(d - j - 16 * c);
+            even[c] = _mm512_maskz_loadu_ps(lanes[c], out + j + 16 * c);
+            odd[c] = _mm512_setzero_ps();
         }
-        _mm512_mask_storeu_ps(out + j, lanes, acc);
+        int t = 0;
+        for (; t + 2 <= n; t += 2) {
+            const float *v = values + (size_t)t * stride + j;
+            if (weights[t] != 0) {
+                __m512 w = _mm512_set1_ps(weights[t]);
+                for (int c = 0; c < 4; c++) even[c] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes[c], v + 16 * c), even[c]);
+            }
+            if (weights[t + 1] != 0) {
+                __m512 w = _mm512_set1_ps(weights[t + 1]);
+                for (int c = 0; c < 4; c++) {
+                    odd[c] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes[c], v + stride + 16 * c), odd[c]);
+                }
+            }
+        }
+        if (t < n && weights[t] != 0) {
+            __m512 w = _mm512_set1_ps(weights[t]);
+            const float *v = values + (size_t)t * stride + j;
+            for (int c = 0; c < 4; c++) even[c] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lanes[c], v + 16 * c), even[c]);
+        }
+        for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(out + j + 16 * c, lanes[c], _mm512_add_ps(even[c], odd[c]));
     }
 }
 #endif

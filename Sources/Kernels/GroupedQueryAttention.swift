@@ -41,8 +41,8 @@ public struct AttentionGeometry: Sendable, Equatable {
 ///
 /// The query heads are independent, so they are the parts a `ComputeTeam` shares out. Per head,
 /// each row's scores against each block it reads come from the C kernels (one dot product per
-/// cached token, in the widest vectors the CPU has), softmax runs per row over exactly the visible
-/// positions (max subtracted first), and the probability-weighted values are summed block by
+/// cached token, in the widest vectors the CPU has), softmax (also C) runs per row over exactly the
+/// visible positions (max subtracted first), and the probability-weighted values are summed block by
 /// block. A block shared by many readers (a tree's common prefix) is read once per reader, but it
 /// stays in L1 between them. Not thread-safe.
 public final class GroupedQueryAttention {
@@ -150,7 +150,7 @@ private struct HeadAttention: @unchecked Sendable {
         for row in 0..<plan.rows {
             let visible = plan.lastPositions[row] + 1
             let r = scoreRow(row)
-            Softmax.run(r, count: visible)
+            ck_softmax(path, r, Int32(visible))
             if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
             outRow(row).update(repeating: 0, count: g.headDim)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import Testing
 
 @testable import Kernels
@@ -25,6 +26,23 @@ struct SoftmaxTests {
         Softmax.logSoftmax(logits, into: &logProbs, count: logits.count)
         #expect(abs(logProbs[7] - log(slow[7])) < 1e-3)
         #expect(abs(Softmax.entropy(logits, count: logits.count) - Softmax.naiveEntropy(logits, count: logits.count)) < 1e-3)
+    }
+
+    /// Lengths leave every kind of tail (a lone float, part of a vector, whole vectors plus part),
+    /// and logits far below the maximum must come out exactly 0, not a denormal's garbage.
+    @Test("the C softmax matches the naive reference on each path", arguments: KernelPath.allCases)
+    func cSoftmax(path: KernelPath) {
+        for count in [1, 7, 17, 333, 49152] {
+            var logits = randomFloats(count, seed: UInt64(count), scale: 20)
+            if count > 2 { logits[1] = logits.max()! - 200 }
+            var fast = logits
+            var slow = logits
+            ck_softmax(path.cPath, &fast, Int32(count))
+            Softmax.naive(&slow, count: count)
+            #expect(maxDifference(fast, slow) < 1e-6, "\(path) count \(count)")
+            if count > 2 { #expect(fast[1] == 0, "\(path) count \(count)") }
+            #expect(abs(fast.reduce(0.0) { $0 + Double($1) } - 1) < 1e-5, "\(path) count \(count)")
+        }
     }
 
     @Test("entropy of a uniform distribution is log n, of a point mass 0")

@@ -61,6 +61,10 @@ void ck_attention_scores(ck_path path, const float *q, const float *keys, size_t
 void ck_attention_values(ck_path path, const float *weights, const float *values, size_t value_stride, int n, int d,
                          float *out);
 
+/// In place: x[i] ← exp(x[i] − max) / Σ exp(x − max) over n floats (the SIMD paths' exp is within
+/// about one ulp of libm's).
+void ck_softmax(ck_path path, float *x, int n);
+
 /// A hint to the core that the caller is spinning on a memory location (x86 `pause`): it saves
 /// power and gives a hyper-thread sibling the pipeline.
 static inline void ck_spin_pause(void) {

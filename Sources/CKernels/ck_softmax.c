@@ -1,0 +1,145 @@
+// Softmax over one row of attention scores, in place, in the widest vectors the CPU has.
+//
+// The SIMD paths compute exp with Cephes' expf scheme (Moshier, http://www.netlib.org/cephes/):
+// x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-7 polynomial, times 2^n. Its error is about
+// one ulp, against libm's expf which the scalar path calls; a decode step spends most of its
+// attention time in exp otherwise (32 rows × 9 heads × every cached position × 30 layers).
+#include <math.h>
+
+#include "CKernels.h"
+
+static void softmax_scalar(float *x, int n) {
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    double sum = 0;  // one running sum over a 49k-entry row would lose ~1e-5 in float
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - m);
+        sum += x[i];
+    }
+    float inverse = (float)(1 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inverse;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// ln 2 split in two (its first part exact in few bits, so n·C1 is exact), and the polynomial.
+#define CK_LN2_HI 0.693359375f
+#define CK_LN2_LO -2.12194440e-4f
+#define CK_EXP_P0 1.9875691500e-4f
+#define CK_EXP_P1 1.3981999507e-3f
+#define CK_EXP_P2 8.3334519073e-3f
+#define CK_EXP_P3 4.1665795894e-2f
+#define CK_EXP_P4 1.6666665459e-1f
+#define CK_EXP_P5 5.0000001201e-1f
+/// Below this exp(x) is under the smallest normal float: the result is 0.
+#define CK_EXP_MIN -87.33654f
+
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+#define CK_AVX512 __attribute__((target("avx2,fma,avx512f")))
+
+/// exp(x) for x ≤ 0 (softmax inputs, max already subtracted), 8 lanes.
+CK_AVX2 static inline __m256 exp_avx2(__m256 x) {
+    __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(CK_EXP_MIN), _CMP_LT_OQ);
+    x = _mm256_max_ps(x, _mm256_set1_ps(CK_EXP_MIN));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(CK_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(CK_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(CK_EXP_P5));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1)));
+    // 2^n from its exponent bits; n ≥ −126 here, so the power is a normal float.
+    __m256i power = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(power)));
+}
+
+CK_AVX2 static float sum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+CK_AVX2 static void softmax_avx2(float *x, int n) {
+    __m256 maxima = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) maxima = _mm256_max_ps(maxima, _mm256_loadu_ps(x + i));
+    float m = -INFINITY;
+    for (int j = 0; j < 8; j++) m = maxima[j] > m ? maxima[j] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+
+    __m256 shift = _mm256_set1_ps(m), sums = _mm256_setzero_ps();
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift));
+        _mm256_storeu_ps(x + i, e);
+        sums = _mm256_add_ps(sums, e);
+    }
+    float sum = sum_avx2(sums);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - m);
+        sum += x[i];
+    }
+    __m256 inverse = _mm256_set1_ps(1 / sum);
+    i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inverse));
+    for (; i < n; i++) x[i] *= 1 / sum;
+}
+
+/// exp(x) for x ≤ 0, 16 lanes; scalef makes 2^n and sends deep underflow to 0 by itself.
+CK_AVX512 static inline __m512 exp_avx512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // exp(−104) is below the smallest subnormal
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(CK_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P5));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1)));
+    return _mm512_scalef_ps(p, n);
+}
+
+CK_AVX512 static void softmax_avx512(float *x, int n) {
+    __m512 maxima = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        maxima = _mm512_mask_max_ps(maxima, lanes, maxima, _mm512_maskz_loadu_ps(lanes, x + i));
+    }
+    __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(maxima)), sums = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + i), shift));
+        _mm512_mask_storeu_ps(x + i, lanes, e);
+        sums = _mm512_mask_add_ps(sums, lanes, sums, e);
+    }
+    __m512 inverse = _mm512_set1_ps(1 / _mm512_reduce_add_ps(sums));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), inverse));
+    }
+}
+#endif
+
+void ck_softmax(ck_path path, float *x, int n) {
+    if (n <= 0) return;
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        softmax_avx512(x, n);
+        return;
+    }
+    if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        softmax_avx2(x, n);
+        return;
+    }
+#endif
+    softmax_scalar(x, n);
+}
