@@ -1,7 +1,8 @@
 /// Settings of an `InferenceEngine`.
 public struct EngineOptions: Sendable, Equatable {
-    /// OpenBLAS threads (set process-wide when the engine starts). The worker's cores are shared
-    /// with sandboxes, so this is explicit rather than "all cores".
+    /// Threads of the forward pass: the engine's `ComputeTeam` (block products, attention) and
+    /// OpenBLAS's (set process-wide when the engine starts). The worker's cores are shared with
+    /// sandboxes, so this is explicit rather than "all cores".
     public var threads: Int = 2
     /// Tokens the KV cache can hold across all live sequences; shared prefixes count once.
     /// Memory is committed only as it is used (≈ 46 KB per token for SmolLM2-135M).
