@@ -39,13 +39,13 @@ struct ComputeTeamTests {
         for _ in 0..<5 {
             // Well past the helpers' spin time, so each job finds them asleep.
             usleep(UInt32(ComputeTeam.spinNanoseconds / 1000) * 3)
-            let counts = PartCounts(8)
-            team.run(parts: 8) { part in
+            let counts = PartCounts(16)
+            team.run(parts: 16) { part in
                 counts.counts[part].add(1, ordering: .relaxed)
                 threadsSeen.withLock { _ = $0.insert(UInt(pthread_self())) }
-                usleep(2000)  // long enough that one thread cannot take all the parts first
+                usleep(2000)  // the caller alone would take 32 ms: time enough for the helper to wake
             }
-            #expect(counts.values == Array(repeating: 1, count: 8))
+            #expect(counts.values == Array(repeating: 1, count: 16))
         }
         #expect(threadsSeen.withLock { $0.count } == 2)
     }
