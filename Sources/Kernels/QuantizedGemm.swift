@@ -24,10 +24,10 @@ public enum QuantizedGemm {
     ) {
         precondition(multiplies(format), "QuantizedGemm multiplies q4_1 and q8_0 weights, not \(format)")
         guard m > 0, n > 0 else { return }
+        // Four parts per thread: a thread slowed by other work on its core takes fewer of them.
         let job = RowSplit(
             a: a, lda: lda, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
             path: path.cPath, parts: team.map { max(1, min(4 * $0.size, n / 64)) } ?? 1)
-        // Four parts per thread: a thread slowed by other work on its core takes fewer of them.
         if let team {
             team.run(parts: job.parts) { job.run(part: $0) }
         } else {

@@ -1,4 +1,4 @@
-// CKernels: quantised matrix products for the bandwidth-bound small-batch decode.
+// CKernels: the engine's SIMD kernels, each path chosen at run time (ck_path).
 //
 // Weights stay in the GGUF file's block layouts (ggml/src/ggml-common.h,
 // https://github.com/ggml-org/ggml) and are decoded block by block in registers, where they meet
@@ -6,6 +6,9 @@
 // bound by. Activations are not quantised (unlike llama.cpp's q8_1): int8 activations moved
 // SmolLM2-135M's logits by up to 0.6 from the f32 reference, and even int16 rounding turned
 // summation-order noise into log-prob differences above the replay test's 1e-3.
+//
+// Beside them: decode attention's inner loops (scores, weighted values, softmax), in C for the
+// same reason, run-time-chosen vectors where Swift's SIMD types compile to baseline SSE.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
