@@ -48,31 +48,36 @@ public enum QuantizedGemm {
     }
 
     /// Decodes rows [begin, end) of W (k columns, q4_1 or q8_0) into `out`, (end − begin) × k floats.
+    /// Every path decodes the same floats.
     public static func dequantizeRows(
-        _ w: UnsafeRawPointer, format: QuantFormat, k: Int, rows: Range<Int>, into out: UnsafeMutablePointer<Float>
+        _ w: UnsafeRawPointer, format: QuantFormat, k: Int, rows: Range<Int>, into out: UnsafeMutablePointer<Float>,
+        path: KernelPath = .best
     ) {
         precondition(multiplies(format), "QuantizedGemm decodes q4_1 and q8_0 rows, not \(format)")
+        let (begin, end) = (Int32(rows.lowerBound), Int32(rows.upperBound))
         if format == .q4_1 {
-            ck_dequantize_rows_q4_1(w, Int32(k), Int32(rows.lowerBound), Int32(rows.upperBound), out)
+            ck_dequantize_rows_q4_1(path.cPath, w, Int32(k), begin, end, out)
         } else {
-            ck_dequantize_rows_q8_0(w, Int32(k), Int32(rows.lowerBound), Int32(rows.upperBound), out)
+            ck_dequantize_rows_q8_0(path.cPath, w, Int32(k), begin, end, out)
         }
     }
 
     /// C (m×n) = A·Wᵀ (adds when `accumulate`) through sgemm, for batches large enough that
     /// OpenBLAS's f32 kernels beat the block ones: W is decoded `tile.count / k` rows at a time
-    /// into `tile` and each slice of rows multiplied at once, so only one tile is ever in f32.
+    /// into `tile` and each slice of rows multiplied at once, so only one tile is ever in f32. (The
+    /// decoding stays on the calling thread: sharing it over the engine's team measured no faster,
+    /// its spinning helper then competing with OpenBLAS's threads.)
     public static func multiplyTransposedDequantizing(
         _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafeRawPointer, format: QuantFormat,
         into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, accumulate: Bool = false,
-        tile: UnsafeMutableBufferPointer<Float>
+        tile: UnsafeMutableBufferPointer<Float>, path: KernelPath = .best
     ) {
         guard let scratch = tile.baseAddress else { return }
         let tileRows = max(1, tile.count / k)
         var row = 0
         while row < n {
             let end = min(n, row + tileRows)
-            dequantizeRows(w, format: format, k: k, rows: row..<end, into: scratch)
+            dequantizeRows(w, format: format, k: k, rows: row..<end, into: scratch, path: path)
             Gemm.multiplyTransposed(
                 a, lda: lda, scratch, ldb: k, into: c + row, ldc: ldc, m: m, n: end - row, k: k, accumulate: accumulate)
             row = end

@@ -49,15 +49,16 @@ struct QuantizedGemmTests {
         }
     }
 
-    @Test("decoded rows equal Dequantize's, and the tiled sgemm path matches the naive product", arguments: formats)
-    func dequantizing(format: QuantFormat) {
+    @Test("decoded rows equal Dequantize's bit for bit on each path, and the tiled sgemm path matches the naive product",
+        arguments: formats, KernelPath.allCases)
+    func dequantizing(format: QuantFormat, path: KernelPath) {
         let (m, n, k) = (40, 150, 96)
         let w = randomQuantizedWeights(format, rows: n, k: k, seed: 21)
         var whole = [Float](repeating: 0, count: n * k)
         Dequantize.run(format, from: w, count: n * k, into: &whole)
         var some = [Float](repeating: 0, count: 10 * k)
-        QuantizedGemm.dequantizeRows(w, format: format, k: k, rows: 20..<30, into: &some)
-        #expect(some == Array(whole[(20 * k)..<(30 * k)]))
+        QuantizedGemm.dequantizeRows(w, format: format, k: k, rows: 20..<30, into: &some, path: path)
+        #expect(some == Array(whole[(20 * k)..<(30 * k)]), "\(path)")
 
         let a = randomFloats(m * k, seed: 22)
         var fast = randomFloats(m * n, seed: 23)
@@ -65,7 +66,8 @@ struct QuantizedGemmTests {
         var tile = [Float](repeating: 0, count: 7 * k)  // 7 rows per tile: the last tile is partial
         tile.withUnsafeMutableBufferPointer { tile in
             QuantizedGemm.multiplyTransposedDequantizing(
-                a, lda: k, w, format: format, into: &fast, ldc: n, m: m, n: n, k: k, accumulate: true, tile: tile)
+                a, lda: k, w, format: format, into: &fast, ldc: n, m: m, n: n, k: k, accumulate: true, tile: tile,
+                path: path)
         }
         QuantizedGemm.naiveMultiplyTransposed(
             a, lda: k, w, format: format, into: &slow, ldc: n, m: m, n: n, k: k, accumulate: true)

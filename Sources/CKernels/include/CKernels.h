@@ -48,11 +48,12 @@ void ck_matmul_q4_1(ck_path path, const void *w, int k, int row_begin, int row_e
 void ck_matmul_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end,
                     const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate);
 
-/// Decodes weight rows [row_begin, row_end) of a q4_1 matrix (k columns) into f32, row-major.
-void ck_dequantize_rows_q4_1(const void *w, int k, int row_begin, int row_end, float *out);
+/// Decodes weight rows [row_begin, row_end) of a q4_1 matrix (k columns) into f32, row-major; every
+/// path gives the same floats (AVX-512 is the only SIMD one; others decode in C).
+void ck_dequantize_rows_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end, float *out);
 
 /// Decodes weight rows [row_begin, row_end) of a q8_0 matrix (k columns) into f32, row-major.
-void ck_dequantize_rows_q8_0(const void *w, int k, int row_begin, int row_end, float *out);
+void ck_dequantize_rows_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end, float *out);
 
 /// scores[t] = scale · Σ_j q[j]·keys[t·key_stride + j] for t in [0, n), j in [0, d): one query
 /// head against n cached keys.

@@ -49,7 +49,7 @@ final class WeightProduct {
         } else {
             QuantizedGemm.multiplyTransposedDequantizing(
                 a, lda: lda, w.bytes, format: w.format, into: c, ldc: ldc, m: m, n: w.rows, k: k,
-                accumulate: accumulate, tile: tile)
+                accumulate: accumulate, tile: tile, path: path)
         }
     }
 
