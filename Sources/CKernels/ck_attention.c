@@ -27,6 +27,8 @@ static void values_scalar(const float *weights, const float *values, size_t stri
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "ck_simd.h"
+
 // MARK: - AVX2 (8 lanes; the last d mod 8 elements in scalar)
 
 #define CK_AVX2 __attribute__((target("avx2,fma")))
@@ -37,10 +39,7 @@ CK_AVX2 static void scores_avx2(const float *q, const float *keys, size_t stride
         __m256 acc = _mm256_setzero_ps();
         int j = 0;
         for (; j + 8 <= d; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_loadu_ps(k + j), acc);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        float sum = _mm_cvtss_f32(s);
+        float sum = ck_sum8(acc);
         for (; j < d; j++) sum += q[j] * k[j];
         out[t] = scale * sum;
     }
@@ -63,11 +62,6 @@ CK_AVX2 static void values_avx2(const float *weights, const float *values, size_
 
 #define CK_AVX512 __attribute__((target("avx2,fma,avx512f")))
 
-/// The lanes of a 16-float chunk that hold some of the `remaining` floats.
-static inline __mmask16 chunk_lanes(int remaining) {
-    return remaining >= 16 ? 0xFFFF : remaining <= 0 ? 0 : (__mmask16)((1u << remaining) - 1);
-}
-
 /// The horizontal sums of four vectors, as one: [Σa, Σb, Σc, Σd]. Four tokens' dot products
 /// share the shuffles one reduction alone would need.
 CK_AVX512 static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
@@ -88,7 +82,7 @@ CK_AVX512 static void scores_avx512(const float *q, const float *keys, size_t st
         const float *k = keys + (size_t)t * stride;
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int j = 0; j < d; j += 16) {
-            __mmask16 lanes = chunk_lanes(d - j);
+            __mmask16 lanes = ck_lanes16(d - j);
             __m512 query = _mm512_maskz_loadu_ps(lanes, q + j);
             for (int i = 0; i < 4; i++) {
                 acc[i] = _mm512_fmadd_ps(query, _mm512_maskz_loadu_ps(lanes, k + i * stride + j), acc[i]);
@@ -100,7 +94,7 @@ CK_AVX512 static void scores_avx512(const float *q, const float *keys, size_t st
         const float *k = keys + (size_t)t * stride;
         __m512 acc = _mm512_setzero_ps();
         for (int j = 0; j < d; j += 16) {
-            __mmask16 lanes = chunk_lanes(d - j);
+            __mmask16 lanes = ck_lanes16(d - j);
             acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, q + j), _mm512_maskz_loadu_ps(lanes, k + j), acc);
         }
         out[t] = scale * _mm512_reduce_add_ps(acc);
@@ -115,7 +109,7 @@ CK_AVX512 static void values_avx512(const float *weights, const float *values, s
         __mmask16 lanes[4];
         __m512 even[4], odd[4];
         for (int c = 0; c < 4; c++) {
-            lanes[c] = chunk_lanes(d - j - 16 * c);
+            lanes[c] = ck_lanes16(d - j - 16 * c);
             even[c] = _mm512_maskz_loadu_ps(lanes[c], out + j + 16 * c);
             odd[c] = _mm512_setzero_ps();
         }

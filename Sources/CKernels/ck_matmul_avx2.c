@@ -10,6 +10,7 @@
 #include "CKernels.h"
 #include "ck_half.h"
 #include "ck_matmul_paths.h"
+#include "ck_simd.h"
 
 #define CK_TARGET __attribute__((target("avx2,fma,f16c")))
 #define CK_INLINE static inline __attribute__((always_inline)) CK_TARGET
@@ -22,13 +23,6 @@ CK_INLINE float half_at(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
-}
-
-CK_INLINE float horizontal_sum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /// Eight bytes (unsigned when `is_unsigned`) widened to floats.
@@ -49,7 +43,7 @@ CK_INLINE void block_rows(const __m256 w[4], const float *x, size_t ldx, int n, 
 
 /// out[t] = the sum of row t's two accumulators.
 CK_INLINE void reduce_rows(const __m256 *acc, int n, float *out) {
-    for (int t = 0; t < n; t++) out[t] = horizontal_sum(_mm256_add_ps(acc[2 * t], acc[2 * t + 1]));
+    for (int t = 0; t < n; t++) out[t] = ck_sum8(_mm256_add_ps(acc[2 * t], acc[2 * t + 1]));
 }
 
 /// One q4_1 row against n activation rows (row stride ldx); n is a constant at each call.

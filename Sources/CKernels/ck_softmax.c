@@ -23,6 +23,8 @@ static void softmax_scalar(float *x, int n) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "ck_simd.h"
+
 // ln 2 split in two (its first part exact in few bits, so n·C1 is exact), and the polynomial.
 #define CK_LN2_HI 0.693359375f
 #define CK_LN2_LO -2.12194440e-4f
@@ -58,13 +60,6 @@ CK_AVX2 static inline __m256 exp_avx2(__m256 x) {
     return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(power)));
 }
 
-CK_AVX2 static float sum_avx2(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 CK_AVX2 static void softmax_avx2(float *x, int n) {
     __m256 maxima = _mm256_set1_ps(-INFINITY);
     int i = 0;
@@ -80,7 +75,7 @@ CK_AVX2 static void softmax_avx2(float *x, int n) {
         _mm256_storeu_ps(x + i, e);
         sums = _mm256_add_ps(sums, e);
     }
-    float sum = sum_avx2(sums);
+    float sum = ck_sum8(sums);
     for (; i < n; i++) {
         x[i] = expf(x[i] - m);
         sum += x[i];
@@ -111,19 +106,19 @@ CK_AVX512 static inline __m512 exp_avx512(__m512 x) {
 CK_AVX512 static void softmax_avx512(float *x, int n) {
     __m512 maxima = _mm512_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 lanes = ck_lanes16(n - i);
         maxima = _mm512_mask_max_ps(maxima, lanes, maxima, _mm512_maskz_loadu_ps(lanes, x + i));
     }
     __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(maxima)), sums = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 lanes = ck_lanes16(n - i);
         __m512 e = exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + i), shift));
         _mm512_mask_storeu_ps(x + i, lanes, e);
         sums = _mm512_mask_add_ps(sums, lanes, sums, e);
     }
     __m512 inverse = _mm512_set1_ps(1 / _mm512_reduce_add_ps(sums));
     for (int i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 lanes = ck_lanes16(n - i);
         _mm512_mask_storeu_ps(x + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), inverse));
     }
 }
