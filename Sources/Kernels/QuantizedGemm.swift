@@ -35,6 +35,47 @@ public enum QuantizedGemm {
         }
     }
 
+    /// The paths with a SIMD panel kernel (`multiplyTransposedPanels`); others run its scalar
+    /// reference, correct but slower than the block kernels and sgemm.
+    public static func hasPanelKernel(_ path: KernelPath) -> Bool {
+        path == .avx512 && path.isSupported
+    }
+
+    /// Floats of the packed activations `multiplyTransposedPanels` needs for m rows of k.
+    public static func packedActivationFloats(m: Int, k: Int) -> Int {
+        Int(ck_packed_width(Int32(m))) * k
+    }
+
+    /// C (m×n) = A·Wᵀ (adds when `accumulate`), as `multiplyTransposed`, for batches of a few
+    /// dozen rows or more: A is transposed into `packed` (at least `packedActivationFloats(m:k:)`
+    /// floats), then each part of W's rows is decoded 12 rows at a time and multiplied as an
+    /// outer product (`ck_panel_q4_1`). Compute-bound batches run about twice as fast as on the
+    /// block kernels, whose horizontal sums and reloaded activations dominate there. With a
+    /// `team`, parts of whole 12-row panels are split over its threads.
+    public static func multiplyTransposedPanels(
+        _ a: UnsafePointer<Float>, lda: Int, _ w: UnsafeRawPointer, format: QuantFormat,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int, accumulate: Bool = false,
+        packed: UnsafeMutableBufferPointer<Float>, path: KernelPath = .best, team: ComputeTeam? = nil
+    ) {
+        precondition(multiplies(format), "QuantizedGemm multiplies q4_1 and q8_0 weights, not \(format)")
+        precondition(packed.count >= packedActivationFloats(m: m, k: k), "packed activations need \(packedActivationFloats(m: m, k: k)) floats")
+        guard m > 0, n > 0, let xt = packed.baseAddress else { return }
+        ck_pack_activations(path.cPath, a, lda, Int32(m), Int32(k), xt)
+        let panels = (n + panelRows - 1) / panelRows
+        let job = PanelSplit(
+            xt: xt, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
+            path: path.cPath, panels: panels, parts: team.map { max(1, min(4 * $0.size, panels)) } ?? 1)
+        if let team {
+            team.run(parts: job.parts) { job.run(part: $0) }
+        } else {
+            job.run(part: 0)
+        }
+    }
+
+    /// Weight rows per panel (CK_PANEL_ROWS): parts are split on panel boundaries so that no
+    /// part but the last multiplies padding rows.
+    static let panelRows = 12
+
     /// Reference for `multiplyTransposed`: dequantises W to f32 and runs the naive triple loop on
     /// the unquantised A (m×k, row stride `lda`).
     public static func naiveMultiplyTransposed(
@@ -106,6 +147,31 @@ private struct RowSplit: @unchecked Sendable {
             ck_matmul_q4_1(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
         } else {
             ck_matmul_q8_0(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
+        }
+    }
+}
+
+/// One panel product split into `parts` runs of whole panels; each part writes only its own
+/// columns of C.
+private struct PanelSplit: @unchecked Sendable {
+    let xt: UnsafePointer<Float>
+    let w: UnsafeRawPointer
+    let q4: Bool
+    let c: UnsafeMutablePointer<Float>
+    let ldc, m, n, k: Int
+    let accumulate: Bool
+    let path: ck_path
+    let panels, parts: Int
+
+    func run(part: Int) {
+        let begin = Int32(min(n, panels * part / parts * QuantizedGemm.panelRows))
+        let end = Int32(min(n, panels * (part + 1) / parts * QuantizedGemm.panelRows))
+        guard begin < end else { return }
+        let add: Int32 = accumulate ? 1 : 0
+        if q4 {
+            ck_panel_q4_1(path, w, Int32(k), begin, end, xt, Int32(m), c, ldc, add)
+        } else {
+            ck_panel_q8_0(path, w, Int32(k), begin, end, xt, Int32(m), c, ldc, add)
         }
     }
 }

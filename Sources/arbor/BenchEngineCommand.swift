@@ -31,6 +31,9 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Most batch rows multiplied by the quantised kernels; larger batches use sgemm (default: the engine's).")
     var quantizedRowLimit: Int?
 
+    @Option(help: "Most batch rows multiplied by the block kernels before the panel kernels take over (AVX-512; default: the engine's).")
+    var blockRowLimit: Int?
+
     @Flag(help: "Skip the llama.cpp reference run.")
     var noLlamacpp = false
 
@@ -62,6 +65,7 @@ struct BenchEngineCommand: ParsableCommand {
         settings.steps = steps
         settings.threads = threads
         settings.quantizedRowLimit = quantizedRowLimit
+        settings.blockRowLimit = blockRowLimit
         let arbor = try EngineBenchmark(model: loaded).run(settings, progress: log)
         var reference: LlamaCppReference.Result? = nil
         if !noLlamacpp {

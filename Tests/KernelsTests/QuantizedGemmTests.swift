@@ -49,6 +49,34 @@ struct QuantizedGemmTests {
         }
     }
 
+    @Test("the panel kernels match the dequantised naive product on each path, with strides, threads and accumulation",
+        arguments: formats, KernelPath.allCases)
+    func panels(format: QuantFormat, path: KernelPath) {
+        // Rows 1, 15, 16, 17, 33 and 130 cover one-vector and two-vector tiles, padding lanes and
+        // a second pass of 128 activation rows; n 45, 100 and 200 leave a short last panel of 12
+        // and parts of unequal size; k 96 and 160 leave a short last step of 128 columns.
+        let shapes = [
+            (1, 45, 64, 1), (15, 100, 160, 2), (16, 48, 576, 2), (17, 200, 96, 3), (33, 45, 1536, 2), (130, 100, 160, 2),
+        ]
+        for (m, n, k, threads) in shapes {
+            let w = randomQuantizedWeights(format, rows: n, k: k, seed: UInt64(n * k + 1))
+            let lda = k + 3
+            let a = randomFloats(m * lda, seed: UInt64(m * k))
+            var fast = randomFloats(m * n, seed: 11)
+            var slow = fast
+            var packed = [Float](repeating: .nan, count: QuantizedGemm.packedActivationFloats(m: m, k: k))
+            packed.withUnsafeMutableBufferPointer { packed in
+                QuantizedGemm.multiplyTransposedPanels(
+                    a, lda: lda, w, format: format, into: &fast, ldc: n, m: m, n: n, k: k, accumulate: true,
+                    packed: packed, path: path, team: threads > 1 ? ComputeTeam(threads: threads) : nil)
+            }
+            QuantizedGemm.naiveMultiplyTransposed(
+                a, lda: lda, w, format: format, into: &slow, ldc: n, m: m, n: n, k: k, accumulate: true)
+            #expect(fast.allSatisfy { $0.isFinite }, "\(path) m \(m) n \(n) k \(k)")
+            #expect(maxDifference(fast, slow) < 2e-5 * Float(k).squareRoot(), "\(path) m \(m) n \(n) k \(k)")
+        }
+    }
+
     @Test("decoded rows equal Dequantize's bit for bit on each path, and the tiled sgemm path matches the naive product",
         arguments: formats, KernelPath.allCases)
     func dequantizing(format: QuantFormat, path: KernelPath) {

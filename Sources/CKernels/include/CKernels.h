@@ -48,6 +48,26 @@ void ck_matmul_q4_1(ck_path path, const void *w, int k, int row_begin, int row_e
 void ck_matmul_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end,
                     const float *x, size_t ldx, int m, float *out, size_t ldo, int accumulate);
 
+/// Activation rows of `m` rounded up to the 16 floats of a vector: the row stride of
+/// `ck_pack_activations`' output.
+int ck_packed_width(int m);
+
+/// Transposes m activation rows of k floats (row stride ldx) for the panel products:
+/// xt[j·ck_packed_width(m) + t] = x[t·ldx + j], the padding lanes zero. xt holds
+/// k·ck_packed_width(m) floats.
+void ck_pack_activations(ck_path path, const float *x, size_t ldx, int m, int k, float *xt);
+
+/// As `ck_matmul_q4_1`, for batches of a few dozen rows or more, with the activations packed by
+/// `ck_pack_activations`: weight rows are decoded to f32 a panel at a time (the floats of
+/// `ck_dequantize_rows_q4_1`) and multiplied as an outer product, without horizontal sums.
+/// AVX-512 has a SIMD kernel; other paths run a scalar one (the reference, not for speed).
+void ck_panel_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                   float *out, size_t ldo, int accumulate);
+
+/// As `ck_panel_q4_1` for q8_0 weights.
+void ck_panel_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                   float *out, size_t ldo, int accumulate);
+
 /// Decodes weight rows [row_begin, row_end) of a q4_1 matrix (k columns) into f32, row-major; every
 /// path gives the same floats (AVX-512 is the only SIMD one; others decode in C).
 void ck_dequantize_rows_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end, float *out);

@@ -28,7 +28,7 @@ extension EngineBenchmark {
 
     /// The figures side by side: a table followed by llama.cpp's build and settings, or with
     /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "arbor_kernels": "avx512",
-    /// "arbor_quantized_row_limit": n, "arbor_weights_mb": x, "arbor_rss_mb": x, "decode_tok_s": {"16":
+    /// "arbor_quantized_row_limit": n, "arbor_block_row_limit": n or null, "arbor_weights_mb": x, "arbor_rss_mb": x, "decode_tok_s": {"16":
     /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}}`
     /// (the last two null without a reference run).
     public static func report(arbor: Result, llamacpp: LlamaCppReference.Result?, branches: [Int], json: Bool) -> String {
@@ -48,6 +48,7 @@ extension EngineBenchmark {
             let rss = arbor.residentBytes.map { String(format: "%.1f", Double($0) / 1e6) } ?? "null"
             return "{\"prefill_tok_s\": \(pair(arbor.prefillTokensPerSecond, llamacpp?.prefill_tok_s)), "
                 + "\"arbor_kernels\": \(quoted(arbor.kernelPath)), \"arbor_quantized_row_limit\": \(arbor.quantizedRowLimit), "
+                + "\"arbor_block_row_limit\": \(arbor.blockRowLimit.map(String.init) ?? "null"), "
                 + "\"arbor_weights_mb\": \(String(format: "%.1f", Double(arbor.weightBytes) / 1e6)), \"arbor_rss_mb\": \(rss), "
                 + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}, "
                 + "\"llamacpp_build\": \(build), \"llamacpp_settings\": \(settings)}"
@@ -64,7 +65,7 @@ extension EngineBenchmark {
             lines.append(row("decode B=\(b)", arbor.decodeTokensPerSecond[b], llamacpp?.decode_tok_s[String(b)]))
         }
         lines.append(
-            "arbor kernels: \(arbor.kernelPath) block products up to B=\(arbor.quantizedRowLimit), sgemm above; "
+            "arbor kernels: \(arbor.kernelPath) " + arbor.productRoutes + "; "
                 + String(format: "weights %.1f MB", Double(arbor.weightBytes) / 1e6)
                 + (arbor.residentBytes.map { String(format: ", RSS %.1f MB", Double($0) / 1e6) } ?? ""))
         if let llamacpp {
@@ -74,5 +75,16 @@ extension EngineBenchmark {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension EngineBenchmark.Result {
+    /// Which kernels multiplied which batch sizes, e.g. "block products up to B=8, panels up to
+    /// B=256, sgemm above".
+    var productRoutes: String {
+        guard let blockRowLimit, blockRowLimit < quantizedRowLimit else {
+            return "block products up to B=\(quantizedRowLimit), sgemm above"
+        }
+        return "block products up to B=\(blockRowLimit), panels up to B=\(quantizedRowLimit), sgemm above"
     }
 }

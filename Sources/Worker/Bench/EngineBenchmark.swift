@@ -24,6 +24,8 @@ public struct EngineBenchmark: Sendable {
         public var seed: UInt64 = 0
         /// Most rows on the block kernels (nil: the engine's default); for finding the crossover.
         public var quantizedRowLimit: Int? = nil
+        /// Most rows on the block kernels before the panel kernels take over (nil: the engine's).
+        public var blockRowLimit: Int? = nil
 
         /// Settings for `prompt`; the rest default to the standard run.
         public init(prompt: [Int]) {
@@ -39,8 +41,11 @@ public struct EngineBenchmark: Sendable {
         public var decodeTokensPerSecond: [Int: Double]
         /// The instruction path of the quantised kernels (`KernelPath`).
         public var kernelPath: String = KernelPath.best.rawValue
-        /// Batches up to this many rows ran on the block kernels; larger ones on sgemm.
+        /// Batches up to this many rows ran on the quantised kernels; larger ones on sgemm.
         public var quantizedRowLimit: Int = 0
+        /// With panel kernels: batches up to this many rows ran on the block kernels, larger
+        /// ones (up to `quantizedRowLimit`) on the panels. Nil: the path has no panel kernels.
+        public var blockRowLimit: Int? = nil
         /// Bytes of the model's weights as held in memory.
         public var weightBytes: Int = 0
         /// Resident set size of the process after the runs, in bytes (nil off Linux).
@@ -61,6 +66,7 @@ public struct EngineBenchmark: Sendable {
         var options = EngineOptions()
         options.threads = settings.threads
         if let limit = settings.quantizedRowLimit { options.quantizedRowLimit = limit }
+        if let limit = settings.blockRowLimit { options.blockRowLimit = limit }
         let engine = InferenceEngine(model: model, options: options)
         var best = Double.infinity
         for _ in 0..<max(1, settings.prefillRepeats) {
@@ -89,6 +95,7 @@ public struct EngineBenchmark: Sendable {
         }
         var result = Result(prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode)
         result.quantizedRowLimit = options.quantizedRowLimit
+        if QuantizedGemm.hasPanelKernel(.best) { result.blockRowLimit = options.blockRowLimit }
         result.weightBytes = model.weights.residentBytes
         result.residentBytes = ResidentMemory.current()
         return result

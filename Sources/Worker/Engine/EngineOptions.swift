@@ -1,3 +1,5 @@
+import Kernels
+
 /// Settings of an `InferenceEngine`.
 public struct EngineOptions: Sendable, Equatable {
     /// Threads of the forward pass: the engine's `ComputeTeam` (block products, attention) and
@@ -11,12 +13,20 @@ public struct EngineOptions: Sendable, Equatable {
     public var blockSize: Int = 32
     /// Most rows one forward pass runs; longer prefills run in chunks of this size.
     public var maxBatchRows: Int = 256
-    /// Most rows a forward pass multiplies with the block kernels on the stored q4_1/q8_0
-    /// weights; larger batches decode weight tiles to f32 for OpenBLAS's sgemm. Measured with
-    /// `arbor bench engine --quantized-row-limit` on 2 AVX-512 VNNI cores (SmolLM2-135M Q4_1):
-    /// decode B=32 ran 241 tok/s quantised against 92 tiled-sgemm, B=64 still 209 quantised;
-    /// a 256-row prefill chunk ran 438 tok/s on sgemm against 327 quantised.
-    public var quantizedRowLimit: Int = 64
+    /// Most rows a forward pass multiplies with the quantised kernels (block or panel) on the
+    /// stored q4_1/q8_0 weights; larger batches decode weight tiles to f32 for OpenBLAS's sgemm.
+    /// Measured with `arbor bench engine --quantized-row-limit` (SmolLM2-135M Q4_1, 2 cores):
+    /// - with panel kernels (AVX-512), every batch up to `maxBatchRows`: a 291-token prefill ran
+    ///   1009 tok/s on the panels against 710–737 on sgemm (AMD EPYC, AVX-512);
+    /// - without them, 64: before the panels existed, decode B=32 ran 241 tok/s on the block
+    ///   kernels against 92 on tiled sgemm, B=64 still 209, but a 256-row prefill chunk ran
+    ///   438 tok/s on sgemm against 327 (Intel Xeon, 2 AVX-512 cores).
+    public var quantizedRowLimit: Int = QuantizedGemm.hasPanelKernel(.best) ? 256 : 64
+    /// Most rows multiplied with the block kernels where the path has panel kernels (AVX-512);
+    /// from there to `quantizedRowLimit` the panels run. Measured with `arbor bench engine
+    /// --block-row-limit` (same machine): decode B=8 ran 450 tok/s on the block kernels against
+    /// 310 on the panels, B=16 495 against 525, B=32 (panels) 660–686 against 555 on the blocks.
+    public var blockRowLimit: Int = 8
     /// Longest sequence allowed; nil means the model's training context length.
     public var maxContext: Int? = nil
 

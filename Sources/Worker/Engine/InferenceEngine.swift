@@ -48,7 +48,7 @@ public final class InferenceEngine {
         cache = KVCache(geometry: geometry, layers: h.layers, capacityTokens: options.cacheTokens)
         forward = LlamaForwardPass(
             model: model, maxRows: max(1, options.maxBatchRows), maxPositions: maxContext, blockSize: options.blockSize,
-            quantizedRowLimit: options.quantizedRowLimit, threads: options.threads)
+            blockRowLimit: options.blockRowLimit, quantizedRowLimit: options.quantizedRowLimit, threads: options.threads)
         sampler = Sampler(vocabularySize: h.vocabulary)
     }
 

@@ -47,7 +47,10 @@ final class LlamaForwardPass {
     private var logitBuffer: UnsafeMutablePointer<Float>
     private var logitCapacity: Int
 
-    init(model: LlamaModel, maxRows: Int, maxPositions: Int, blockSize: Int, quantizedRowLimit: Int, threads: Int) {
+    init(
+        model: LlamaModel, maxRows: Int, maxPositions: Int, blockSize: Int, blockRowLimit: Int, quantizedRowLimit: Int,
+        threads: Int
+    ) {
         let h = model.hyper
         self.model = model
         self.maxRows = maxRows
@@ -56,8 +59,8 @@ final class LlamaForwardPass {
             geometry: AttentionGeometry(heads: h.heads, kvHeads: h.kvHeads, headDim: h.headDim, blockSize: blockSize))
         team = ComputeTeam(threads: threads)
         product = WeightProduct(
-            maxColumns: max(h.embedding, h.queryWidth, h.feedForward), quantizedRowLimit: min(maxRows, quantizedRowLimit),
-            team: team)
+            maxRows: maxRows, maxColumns: max(h.embedding, h.queryWidth, h.feedForward), blockRowLimit: blockRowLimit,
+            quantizedRowLimit: min(maxRows, quantizedRowLimit), team: team)
         func buffer(_ width: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * width)
             p.initialize(repeating: 0, count: maxRows * width)

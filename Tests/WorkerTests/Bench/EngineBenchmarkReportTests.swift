@@ -26,6 +26,21 @@ struct EngineBenchmarkReportTests {
         #expect(lines[6] == "llama.cpp settings: flash_attn=auto, kv_unified=true, timing=llama_decode calls only")
     }
 
+    @Test func withPanelKernelsTheTableNamesAllThreeRoutes() throws {
+        var arbor = Self.arbor
+        arbor.kernelPath = "avx512"
+        arbor.quantizedRowLimit = 256
+        arbor.blockRowLimit = 8
+        let table = EngineBenchmark.report(arbor: arbor, llamacpp: nil, branches: [1], json: false)
+        let last = try #require(table.split(separator: "\n").map(String.init).last)
+        let expected = "arbor kernels: avx512 block products up to B=8, panels up to B=256, sgemm above; weights 96.6 MB, RSS 283.0 MB"
+        #expect(last == expected)
+        let json = EngineBenchmark.report(arbor: arbor, llamacpp: nil, branches: [1], json: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["arbor_block_row_limit"] as? Int == 8)
+        #expect(object["arbor_quantized_row_limit"] as? Int == 256)
+    }
+
     @Test func jsonCarriesTheBuildAndSettings() throws {
         let text = EngineBenchmark.report(arbor: Self.arbor, llamacpp: Self.llamacpp, branches: [1, 16], json: true)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

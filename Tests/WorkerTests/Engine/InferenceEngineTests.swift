@@ -14,16 +14,26 @@ struct InferenceEngineTests {
         #expect(try ReferenceLogits.load().map(\.name).sorted() == ["chat", "code", "plain", "tool"])
     }
 
-    /// Row limits of the integer kernels that force one product path for a whole test: 0 runs
-    /// every product through sgemm, 256 (= maxBatchRows) through the quantised kernels.
-    static let productPaths = [0, 256]
+    /// One product route forced for a whole test (`WeightProduct`): every product through sgemm,
+    /// through the block kernels, or through the panel kernels (a path without panel kernels runs
+    /// the block kernels there).
+    enum ProductRoute: String, CaseIterable, Sendable {
+        case sgemm, blocks, panels
+
+        func apply(to options: inout EngineOptions) {
+            options.quantizedRowLimit = self == .sgemm ? 0 : options.maxBatchRows
+            options.blockRowLimit = self == .panels ? 0 : options.maxBatchRows
+        }
+    }
+
+    static let productPaths = ProductRoute.allCases
 
     @Test("logits match the float32 reference: argmax everywhere, top-20 and log-sum-exp at the end",
         arguments: try ReferenceLogits.load(), productPaths)
-    func matchesReference(entry: ReferenceLogits, quantizedRowLimit: Int) throws {
+    func matchesReference(entry: ReferenceLogits, route: ProductRoute) throws {
         let model = try SharedModel.require()
         var options = EngineOptions()
-        options.quantizedRowLimit = quantizedRowLimit
+        route.apply(to: &options)
         let engine = InferenceEngine(model: model, options: options)
         let logits = try engine.logitsAtEveryPosition(entry.ids)
         #expect(logits.count == entry.ids.count)
@@ -43,12 +53,12 @@ struct InferenceEngineTests {
     /// One product path per run: the fork logic is what is compared here, not the ~3e-3 between
     /// the quantised kernels (small steps) and sgemm (the long prefill from scratch).
     @Test("forked branches decode exactly as the same tokens run from scratch", arguments: productPaths)
-    func forkEqualsUnforked(quantizedRowLimit: Int) throws {
+    func forkEqualsUnforked(route: ProductRoute) throws {
         let model = try SharedModel.require()
         let entry = try ReferenceLogits.named("tool")
         var options = EngineOptions()
         options.blockSize = 16
-        options.quantizedRowLimit = quantizedRowLimit
+        route.apply(to: &options)
         let engine = InferenceEngine(model: model, options: options)
         let prompt = Array(entry.ids.prefix(41))  // ends inside a block, so branches copy it on write
         let root = try engine.createSequence(prompt: prompt)

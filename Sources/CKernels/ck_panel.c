@@ -1,0 +1,242 @@
+// Panel products: the quantised products for batches of a few dozen rows or more (wide decode,
+// prefill chunks). There the cost is the multiplying, not the reading of the weights, and the
+// block kernels of ck_matmul_*.c are limited by their per-row horizontal sums and by reloading
+// each activation row for every weight row.
+//
+// Here a panel of 12 weight rows is decoded to f32 (the same floats as ck_dequantize_rows_*),
+// 128 columns at a time, and meets the activations transposed (ck_pack_activations): each step
+// of the inner loop broadcasts one weight of each panel row and multiplies it into 32 activation
+// rows held in two vectors, so 24 accumulators stay in registers for the whole depth and no
+// horizontal sum is ever taken. It is the outer-product micro-kernel of a BLAS sgemm, fed from
+// the quantised blocks.
+#include <string.h>
+
+#include "CKernels.h"
+#include "ck_half.h"
+
+/// Weight rows per panel; 12 rows × 2 vectors of activation rows keep 24 accumulators, the two
+/// activation vectors and a broadcast weight in the 32 AVX-512 registers.
+#define CK_PANEL_ROWS 12
+/// Columns decoded per step (a multiple of the 32-float block): the panel (6 KB) and the
+/// activations it meets (16 KB for 32 rows) stay in L1 together.
+#define CK_PANEL_DEPTH 128
+/// Activation rows per pass over the weights: a pass's partial sums (12 × 128 floats) stay on
+/// the stack, and its packed activations in L2.
+#define CK_PANEL_WIDTH 128
+
+int ck_packed_width(int m) { return (m + 15) & ~15; }
+
+static void pack_activations_scalar(const float *x, size_t ldx, int m, int k, float *xt) {
+    size_t width = (size_t)ck_packed_width(m);
+    for (int j = 0; j < k; j++) {
+        float *column = xt + (size_t)j * width;
+        for (int t = 0; t < m; t++) column[t] = x[(size_t)t * ldx + j];
+        for (size_t t = (size_t)m; t < width; t++) column[t] = 0;
+    }
+}
+
+/// Decodes columns [first, first + depth) of one weight row into `out` (depth floats). Each value
+/// is d·q + m (q4_1) or d·q (q8_0), rounded after the multiply and after the add, exactly as
+/// ck_dequantize_rows_* decodes it.
+typedef void (*ck_decode_fn)(const uint8_t *row, int first, int depth, float *out);
+
+static void decode_q4_1_scalar(const uint8_t *row, int first, int depth, float *out) {
+    for (int b = 0; b < depth / CK_BLOCK; b++, out += CK_BLOCK) {
+        const uint8_t *block = row + (size_t)(first / CK_BLOCK + b) * CK_Q4_1_BYTES;
+        float d = ck_half_to_float(block), m = ck_half_to_float(block + 2);
+        for (int j = 0; j < 16; j++) {
+            out[j] = d * (float)(block[4 + j] & 0x0F) + m;
+            out[j + 16] = d * (float)(block[4 + j] >> 4) + m;
+        }
+    }
+}
+
+static void decode_q8_0_scalar(const uint8_t *row, int first, int depth, float *out) {
+    for (int b = 0; b < depth / CK_BLOCK; b++, out += CK_BLOCK) {
+        const uint8_t *block = row + (size_t)(first / CK_BLOCK + b) * CK_Q8_0_BYTES;
+        float d = ck_half_to_float(block);
+        const int8_t *q = (const int8_t *)(block + 2);
+        for (int j = 0; j < CK_BLOCK; j++) out[j] = d * (float)q[j];
+    }
+}
+
+/// sums[r·CK_PANEL_WIDTH + t] += Σ_j panel[r·depth + j] · xt[j·stride + t] for the panel's rows r
+/// and t < width (16 or 32).
+typedef void (*ck_tile_fn)(const float *panel, int depth, const float *xt, size_t stride, int width, float *sums);
+
+static void tile_scalar(const float *panel, int depth, const float *xt, size_t stride, int width, float *sums) {
+    for (int r = 0; r < CK_PANEL_ROWS; r++) {
+        for (int t = 0; t < width; t++) {
+            float sum = 0;
+            for (int j = 0; j < depth; j++) sum += panel[r * depth + j] * xt[(size_t)j * stride + t];
+            sums[r * CK_PANEL_WIDTH + t] += sum;
+        }
+    }
+}
+
+/// The loops around the tile kernel: passes of up to CK_PANEL_WIDTH activation rows, panels of
+/// CK_PANEL_ROWS weight rows (a short last panel padded with zero rows), CK_PANEL_DEPTH columns
+/// decoded at a time.
+static inline __attribute__((always_inline)) void panel_product(
+    ck_decode_fn decode, ck_tile_fn tile, size_t row_bytes, const void *w, int k, int row_begin, int row_end,
+    const float *xt, int m, float *out, size_t ldo, int accumulate) {
+    size_t stride = (size_t)ck_packed_width(m);
+    float panel[CK_PANEL_ROWS * CK_PANEL_DEPTH] __attribute__((aligned(64)));
+    float sums[CK_PANEL_ROWS * CK_PANEL_WIDTH] __attribute__((aligned(64)));
+    for (int pass = 0; pass < m; pass += CK_PANEL_WIDTH) {
+        int width = (int)stride - pass < CK_PANEL_WIDTH ? (int)stride - pass : CK_PANEL_WIDTH;
+        for (int r0 = row_begin; r0 < row_end; r0 += CK_PANEL_ROWS) {
+            int rows = row_end - r0 < CK_PANEL_ROWS ? row_end - r0 : CK_PANEL_ROWS;
+            for (int r = 0; r < CK_PANEL_ROWS; r++) memset(sums + r * CK_PANEL_WIDTH, 0, (size_t)width * sizeof(float));
+            for (int first = 0; first < k; first += CK_PANEL_DEPTH) {
+                int depth = k - first < CK_PANEL_DEPTH ? k - first : CK_PANEL_DEPTH;
+                for (int r = 0; r < CK_PANEL_ROWS; r++) {
+                    if (r < rows) {
+                        decode((const uint8_t *)w + (size_t)(r0 + r) * row_bytes, first, depth, panel + r * depth);
+                    } else {
+                        memset(panel + r * depth, 0, (size_t)depth * sizeof(float));
+                    }
+                }
+                const float *columns = xt + (size_t)first * stride + pass;
+                for (int t = 0; t < width; t += 32) {
+                    tile(panel, depth, columns + t, stride, width - t < 32 ? width - t : 32, sums + t);
+                }
+            }
+            int last = m - pass < width ? m - pass : width;
+            for (int t = 0; t < last; t++) {
+                float *target = out + (size_t)(pass + t) * ldo + r0;
+                for (int r = 0; r < rows; r++) {
+                    float sum = sums[r * CK_PANEL_WIDTH + t];
+                    target[r] = accumulate ? target[r] + sum : sum;
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "ck_simd.h"
+
+#define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+/// Sixteen activation rows at a time, each column gathered into one vector (padding lanes masked
+/// off, so they load nothing and store zero).
+CK_AVX512 static void pack_activations_avx512(const float *x, size_t ldx, int m, int k, float *xt) {
+    size_t width = (size_t)ck_packed_width(m);
+    for (int t0 = 0; t0 < m; t0 += 16) {
+        __mmask16 lanes = ck_lanes16(m - t0);
+        __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)ldx));
+        const float *rows = x + (size_t)t0 * ldx;
+        for (int j = 0; j < k; j++) {
+            __m512 column = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, offsets, rows + j, 4);
+            _mm512_storeu_ps(xt + (size_t)j * width + t0, column);
+        }
+    }
+}
+
+CK_AVX512 static void decode_q4_1_avx512(const uint8_t *row, int first, int depth, float *out) {
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q4_1_BYTES;
+    for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q4_1_BYTES, out += CK_BLOCK) {
+        __m512 d = _mm512_set1_ps(ck_half_to_float(block)), m = _mm512_set1_ps(ck_half_to_float(block + 2));
+        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
+        __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
+        _mm512_storeu_ps(out, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(low)), d), m));
+        _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(high)), d), m));
+    }
+}
+
+CK_AVX512 static void decode_q8_0_avx512(const uint8_t *row, int first, int depth, float *out) {
+    const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q8_0_BYTES;
+    for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q8_0_BYTES, out += CK_BLOCK) {
+        __m512 d = _mm512_set1_ps(ck_half_to_float(block));
+        for (int half = 0; half < 2; half++) {
+            __m128i q = _mm_loadu_si128((const __m128i *)(block + 2 + 16 * half));
+            _mm512_storeu_ps(out + 16 * half, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
+        }
+    }
+}
+
+CK_AVX512 static void tile_avx512(const float *panel, int depth, const float *xt, size_t stride, int width,
+                                  float *sums) {
+    if (width == 32) {
+        __m512 acc[CK_PANEL_ROWS][2];
+        for (int r = 0; r < CK_PANEL_ROWS; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        for (int j = 0; j < depth; j++) {
+            __m512 x0 = _mm512_loadu_ps(xt + (size_t)j * stride), x1 = _mm512_loadu_ps(xt + (size_t)j * stride + 16);
+            for (int r = 0; r < CK_PANEL_ROWS; r++) {
+                __m512 weight = _mm512_set1_ps(panel[r * depth + j]);
+                acc[r][0] = _mm512_fmadd_ps(weight, x0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(weight, x1, acc[r][1]);
+            }
+        }
+        for (int r = 0; r < CK_PANEL_ROWS; r++) {
+            float *s = sums + r * CK_PANEL_WIDTH;
+            _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), acc[r][0]));
+            _mm512_storeu_ps(s + 16, _mm512_add_ps(_mm512_loadu_ps(s + 16), acc[r][1]));
+        }
+    } else {
+        __m512 acc[CK_PANEL_ROWS];
+        for (int r = 0; r < CK_PANEL_ROWS; r++) acc[r] = _mm512_setzero_ps();
+        for (int j = 0; j < depth; j++) {
+            __m512 x0 = _mm512_loadu_ps(xt + (size_t)j * stride);
+            for (int r = 0; r < CK_PANEL_ROWS; r++) {
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(panel[r * depth + j]), x0, acc[r]);
+            }
+        }
+        for (int r = 0; r < CK_PANEL_ROWS; r++) {
+            float *s = sums + r * CK_PANEL_WIDTH;
+            _mm512_storeu_ps(s, _mm512_add_ps(_mm512_loadu_ps(s), acc[r]));
+        }
+    }
+}
+
+CK_AVX512 static void panel_q4_1_avx512(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                                        float *out, size_t ldo, int accumulate) {
+    panel_product(decode_q4_1_avx512, tile_avx512, (size_t)(k / CK_BLOCK) * CK_Q4_1_BYTES, w, k, row_begin,
+                  row_end, xt, m, out, ldo, accumulate);
+}
+
+CK_AVX512 static void panel_q8_0_avx512(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                                        float *out, size_t ldo, int accumulate) {
+    panel_product(decode_q8_0_avx512, tile_avx512, (size_t)(k / CK_BLOCK) * CK_Q8_0_BYTES, w, k, row_begin,
+                  row_end, xt, m, out, ldo, accumulate);
+}
+#endif
+
+void ck_pack_activations(ck_path path, const float *x, size_t ldx, int m, int k, float *xt) {
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        pack_activations_avx512(x, ldx, m, k, xt);
+        return;
+    }
+#endif
+    pack_activations_scalar(x, ldx, m, k, xt);
+}
+
+void ck_panel_q4_1(ck_path path, const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                   float *out, size_t ldo, int accumulate) {
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        panel_q4_1_avx512(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
+        return;
+    }
+#endif
+    panel_product(decode_q4_1_scalar, tile_scalar, (size_t)(k / CK_BLOCK) * CK_Q4_1_BYTES, w, k, row_begin, row_end,
+                  xt, m, out, ldo, accumulate);
+}
+
+void ck_panel_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                   float *out, size_t ldo, int accumulate) {
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        panel_q8_0_avx512(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
+        return;
+    }
+#endif
+    panel_product(decode_q8_0_scalar, tile_scalar, (size_t)(k / CK_BLOCK) * CK_Q8_0_BYTES, w, k, row_begin, row_end,
+                  xt, m, out, ldo, accumulate);
+}
