@@ -19,12 +19,6 @@
 /// the decoded block and its scales).
 #define CK_ROWS 4
 
-CK_INLINE float half_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
 /// Eight bytes (unsigned when `is_unsigned`) widened to floats.
 CK_INLINE __m256 bytes_to_floats(__m128i bytes, int is_unsigned) {
     return _mm256_cvtepi32_ps(is_unsigned ? _mm256_cvtepu8_epi32(bytes) : _mm256_cvtepi8_epi32(bytes));
@@ -55,7 +49,7 @@ CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const float *x, size_t ld
         const uint8_t *block = w + b * CK_Q4_1_BYTES;
         __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
         __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
-        __m256 d = _mm256_set1_ps(half_at(block)), m = _mm256_set1_ps(half_at(block + 2));
+        __m256 d = _mm256_set1_ps(ck_half_f16c(block)), m = _mm256_set1_ps(ck_half_f16c(block + 2));
         __m256 decoded[4] = {
             _mm256_fmadd_ps(bytes_to_floats(low, 1), d, m),
             _mm256_fmadd_ps(bytes_to_floats(_mm_srli_si128(low, 8), 1), d, m),
@@ -75,7 +69,7 @@ CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const float *x, size_t ld
         const uint8_t *block = w + b * CK_Q8_0_BYTES;
         __m128i first = _mm_loadu_si128((const __m128i *)(block + 2));
         __m128i second = _mm_loadu_si128((const __m128i *)(block + 18));
-        __m256 d = _mm256_set1_ps(half_at(block));
+        __m256 d = _mm256_set1_ps(ck_half_f16c(block));
         __m256 decoded[4] = {
             _mm256_mul_ps(bytes_to_floats(first, 0), d),
             _mm256_mul_ps(bytes_to_floats(_mm_srli_si128(first, 8), 0), d),

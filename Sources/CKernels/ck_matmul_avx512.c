@@ -9,6 +9,7 @@
 
 #include "CKernels.h"
 #include "ck_half.h"
+#include "ck_simd.h"
 #include "ck_matmul_paths.h"
 
 #define CK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
@@ -17,12 +18,6 @@
 /// Activation rows that share one decoded block: 8 rows × 2 accumulators, the decoded block and
 /// its scales fit the 32 vector registers.
 #define CK_ROWS 8
-
-CK_INLINE float half_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 /// acc[2t] + acc[2t+1] += Σ_j w[j]·x_t[j] over one block of 32 decoded weights, for n
 /// activation rows: the first half's products go to acc[2t], the second's to acc[2t+1].
@@ -48,7 +43,8 @@ CK_INLINE void rows_q4_1(const uint8_t *w, int blocks, const float *x, size_t ld
         const uint8_t *block = w + b * CK_Q4_1_BYTES;
         __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
         __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
-        __m512 d = _mm512_set1_ps(half_at(block)), m = _mm512_set1_ps(half_at(block + 2));
+        __m512 d, m;
+        ck_half_pair16(block, &d, &m);
         __m512 first = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(low)), d, m);
         __m512 second = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(high)), d, m);
         block_rows(first, second, x + b * CK_BLOCK, ldx, n, acc);
@@ -62,7 +58,7 @@ CK_INLINE void rows_q8_0(const uint8_t *w, int blocks, const float *x, size_t ld
     for (int t = 0; t < 2 * n; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b < blocks; b++) {
         const uint8_t *block = w + b * CK_Q8_0_BYTES;
-        __m512 d = _mm512_set1_ps(half_at(block));
+        __m512 d = ck_half16(block);
         __m512 first = _mm512_mul_ps(
             _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(block + 2)))), d);
         __m512 second = _mm512_mul_ps(

@@ -141,7 +141,8 @@ CK_AVX512 static void decode_q4_1_avx512(const uint8_t *row, int first, int dept
     const __m128i nibble = _mm_set1_epi8(0x0F);
     const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q4_1_BYTES;
     for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q4_1_BYTES, out += CK_BLOCK) {
-        __m512 d = _mm512_set1_ps(ck_half_to_float(block)), m = _mm512_set1_ps(ck_half_to_float(block + 2));
+        __m512 d, m;
+        ck_half_pair16(block, &d, &m);
         __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
         __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
         _mm512_storeu_ps(out, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(low)), d), m));
@@ -152,7 +153,7 @@ CK_AVX512 static void decode_q4_1_avx512(const uint8_t *row, int first, int dept
 CK_AVX512 static void decode_q8_0_avx512(const uint8_t *row, int first, int depth, float *out) {
     const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q8_0_BYTES;
     for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q8_0_BYTES, out += CK_BLOCK) {
-        __m512 d = _mm512_set1_ps(ck_half_to_float(block));
+        __m512 d = ck_half16(block);
         for (int half = 0; half < 2; half++) {
             __m128i q = _mm_loadu_si128((const __m128i *)(block + 2 + 16 * half));
             _mm512_storeu_ps(out + 16 * half, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
