@@ -74,6 +74,21 @@ static void tile_scalar(const float *panel, int depth, const float *xt, size_t s
     }
 }
 
+/// Asks for the bytes of columns [first, first + depth) of the panel starting at weight row
+/// `next` (rows below `end`), so that the next panel's weights are on their way from memory while
+/// this one is multiplied. A model's weights are larger than the caches and stream from DRAM once
+/// per step, and the hardware prefetchers do not follow twelve short streams at once: without
+/// this, panels on weights out of cache ran 25% slower than on weights in L2.
+static inline void prefetch_panel(const uint8_t *w, size_t row_bytes, size_t block_bytes, int next, int end, int first,
+                                  int depth) {
+    size_t begin = (size_t)(first / CK_BLOCK) * block_bytes, bytes = (size_t)(depth / CK_BLOCK) * block_bytes;
+    for (int r = next; r < next + CK_PANEL_ROWS && r < end; r++) {
+        const uint8_t *chunk = w + (size_t)r * row_bytes + begin;
+        for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(chunk + offset, 0, 3);
+        __builtin_prefetch(chunk + bytes - 1, 0, 3);
+    }
+}
+
 /// The loops around the tile kernel: passes of up to CK_PANEL_WIDTH activation rows, panels of
 /// CK_PANEL_ROWS weight rows (a short last panel padded with zero rows), CK_PANEL_DEPTH columns
 /// decoded at a time.
@@ -90,6 +105,8 @@ static inline __attribute__((always_inline)) void panel_product(
             for (int r = 0; r < CK_PANEL_ROWS; r++) memset(sums + r * CK_PANEL_WIDTH, 0, (size_t)width * sizeof(float));
             for (int first = 0; first < k; first += CK_PANEL_DEPTH) {
                 int depth = k - first < CK_PANEL_DEPTH ? k - first : CK_PANEL_DEPTH;
+                prefetch_panel((const uint8_t *)w, row_bytes, row_bytes / (size_t)(k / CK_BLOCK), r0 + CK_PANEL_ROWS,
+                               row_end, first, depth);
                 for (int r = 0; r < CK_PANEL_ROWS; r++) {
                     if (r < rows) {
                         decode((const uint8_t *)w + (size_t)(r0 + r) * row_bytes, first, depth, panel + r * depth);
