@@ -13,6 +13,8 @@ struct BenchEngineCommand: ParsableCommand {
             tokens/s. The same ids, branch counts, steps and threads then run through llama.cpp
             (llama-cpp-python, installed on first use into .venv-bench/, a one-time build of
             several minutes) and both are printed side by side.
+            The two engines run alternately for --rounds rounds and each figure is the best of
+            its rounds, so a burst of load on a shared host slows neither side alone.
             Example: arbor bench engine --json
             """)
 
@@ -24,6 +26,9 @@ struct BenchEngineCommand: ParsableCommand {
 
     @Option(help: "Sampled steps per branch.")
     var steps: Int = 64
+
+    @Option(help: "Rounds of both engines, run alternately; each figure is the best of its rounds.")
+    var rounds: Int = 3
 
     @Option(help: "Threads for both engines (OpenBLAS here, n_threads in llama.cpp).")
     var threads: Int = 2
@@ -48,6 +53,7 @@ struct BenchEngineCommand: ParsableCommand {
         }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if let quantizedRowLimit, quantizedRowLimit < 0 {
             throw ValidationError("--quantized-row-limit must be 0 (sgemm only) or more")
         }
@@ -66,14 +72,21 @@ struct BenchEngineCommand: ParsableCommand {
         settings.threads = threads
         settings.quantizedRowLimit = quantizedRowLimit
         settings.blockRowLimit = blockRowLimit
-        let arbor = try EngineBenchmark(model: loaded).run(settings, progress: log)
+        let llama = noLlamacpp ? nil : LlamaCppReference()
+        try llama?.ensureInstalled(progress: log)
+        var arbor: EngineBenchmark.Result? = nil
         var reference: LlamaCppReference.Result? = nil
-        if !noLlamacpp {
-            let llama = LlamaCppReference()
-            try llama.ensureInstalled(progress: log)
-            log("running llama.cpp")
-            reference = try llama.run(model: model, prompt: prompt, branches: branchCounts, steps: steps, threads: threads)
+        for round in 1...rounds {
+            log("round \(round) of \(rounds): arbor")
+            let ours = try EngineBenchmark(model: loaded).run(settings, progress: log)
+            arbor = arbor.map { $0.keepingBest(of: ours) } ?? ours
+            if let llama {
+                log("round \(round) of \(rounds): llama.cpp")
+                let theirs = try llama.run(model: model, prompt: prompt, branches: branchCounts, steps: steps, threads: threads)
+                reference = reference.map { $0.keepingBest(of: theirs) } ?? theirs
+            }
         }
+        guard let arbor else { return }
         print(EngineBenchmark.report(arbor: arbor, llamacpp: reference, branches: branchCounts, json: json))
     }
 }

@@ -29,8 +29,8 @@ extension EngineBenchmark {
     /// The figures side by side: a table followed by llama.cpp's build and settings, or with
     /// `json` one object `{"prefill_tok_s": {"arbor": x, "llamacpp": y}, "arbor_kernels": "avx512",
     /// "arbor_quantized_row_limit": n, "arbor_block_row_limit": n or null, "arbor_weights_mb": x, "arbor_rss_mb": x, "decode_tok_s": {"16":
-    /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}}`
-    /// (the last two null without a reference run).
+    /// {"arbor": x, "llamacpp": y}, …}, "llamacpp_build": "…", "llamacpp_settings": {…}
+    /// (those two null without a reference run), "rounds": n}`.
     public static func report(arbor: Result, llamacpp: LlamaCppReference.Result?, branches: [Int], json: Bool) -> String {
         if json {
             func pair(_ a: Double?, _ b: Double?) -> String {
@@ -51,7 +51,7 @@ extension EngineBenchmark {
                 + "\"arbor_block_row_limit\": \(arbor.blockRowLimit.map(String.init) ?? "null"), "
                 + "\"arbor_weights_mb\": \(String(format: "%.1f", Double(arbor.weightBytes) / 1e6)), \"arbor_rss_mb\": \(rss), "
                 + "\"decode_tok_s\": {\(decode.joined(separator: ", "))}, "
-                + "\"llamacpp_build\": \(build), \"llamacpp_settings\": \(settings)}"
+                + "\"llamacpp_build\": \(build), \"llamacpp_settings\": \(settings), \"rounds\": \(arbor.rounds)}"
         }
         func row(_ name: String, _ a: Double?, _ b: Double?) -> String {
             let ratio = (a != nil && b != nil && b! > 0) ? String(format: "%.2fx", a! / b!) : "-"
@@ -73,6 +73,9 @@ extension EngineBenchmark {
             if let settings = llamacpp.settings {
                 lines.append("llama.cpp settings: " + settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
             }
+        }
+        if arbor.rounds > 1 {
+            lines.append("each figure is the best of \(arbor.rounds) rounds" + (llamacpp == nil ? "" : ", the engines run alternately"))
         }
         return lines.joined(separator: "\n")
     }

@@ -50,6 +50,19 @@ public struct EngineBenchmark: Sendable {
         public var weightBytes: Int = 0
         /// Resident set size of the process after the runs, in bytes (nil off Linux).
         public var residentBytes: Int? = nil
+        /// How many runs the figures are the best of (see `keepingBest(of:)`).
+        public var rounds: Int = 1
+
+        /// The better of each figure of `self` and `other`, for reporting the best of several
+        /// rounds: a busy host only ever slows a run down, so the best is the least disturbed.
+        public func keepingBest(of other: Self) -> Self {
+            var best = self
+            best.prefillTokensPerSecond = max(prefillTokensPerSecond, other.prefillTokensPerSecond)
+            best.decodeTokensPerSecond.merge(other.decodeTokensPerSecond) { max($0, $1) }
+            best.residentBytes = [residentBytes, other.residentBytes].compactMap { $0 }.max()
+            best.rounds = rounds + other.rounds
+            return best
+        }
     }
 
     /// The model to measure.

@@ -37,6 +37,14 @@ public struct LlamaCppReference: Sendable {
         /// The build measured: the package and its CMAKE_ARGS, from `<venv>/llama-cpp-build.txt`
         /// (set by `run`, not by the script).
         public var build: String?
+
+        /// The better of each figure of `self` and `other` (the best of several rounds).
+        public func keepingBest(of other: Self) -> Self {
+            var best = self
+            best.prefill_tok_s = max(prefill_tok_s, other.prefill_tok_s)
+            best.decode_tok_s.merge(other.decode_tok_s) { max($0, $1) }
+            return best
+        }
     }
 
     /// The build record `scripts/install-llamacpp` leaves in the venv.

@@ -57,4 +57,28 @@ struct EngineBenchmarkReportTests {
         #expect(object["llamacpp_settings"] is NSNull)
         #expect(!EngineBenchmark.report(arbor: Self.arbor, llamacpp: nil, branches: [1], json: false).contains("llama.cpp build"))
     }
+
+    @Test func roundsKeepEachFiguresBestAndSaySo() throws {
+        var slower = Self.arbor
+        slower.prefillTokensPerSecond = 350
+        slower.decodeTokensPerSecond = [1: 33, 16: 110]
+        slower.residentBytes = 290_000_000
+        let arbor = Self.arbor.keepingBest(of: slower)
+        #expect(arbor.prefillTokensPerSecond == 400)
+        #expect(arbor.decodeTokensPerSecond == [1: 33, 16: 120])
+        #expect(arbor.residentBytes == 290_000_000)
+        #expect(arbor.rounds == 2)
+        var busier = Self.llamacpp
+        busier.prefill_tok_s = 250
+        busier.decode_tok_s = ["1": 50, "16": 101]
+        let llamacpp = Self.llamacpp.keepingBest(of: busier)
+        #expect(llamacpp.prefill_tok_s == 250)
+        #expect(llamacpp.decode_tok_s == ["1": 60, "16": 101])
+
+        let table = EngineBenchmark.report(arbor: arbor, llamacpp: llamacpp, branches: [1, 16], json: false)
+        #expect(table.split(separator: "\n").last == "each figure is the best of 2 rounds, the engines run alternately")
+        let json = EngineBenchmark.report(arbor: arbor, llamacpp: llamacpp, branches: [1, 16], json: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["rounds"] as? Int == 2)
+    }
 }
