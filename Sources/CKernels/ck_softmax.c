@@ -20,6 +20,40 @@ static void softmax_scalar(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] *= inverse;
 }
 
+static ck_distribution sampling_softmax_scalar(const float *z, int n, float inverse_t, float *p) {
+    ck_distribution d = {-INFINITY, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        if (z[i] > d.maximum) {
+            d.maximum = z[i];
+            d.argmax = i;
+        }
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        p[i] = expf((z[i] - d.maximum) * inverse_t);
+        sum += p[i];
+    }
+    float inverse = (float)(1 / sum);
+    for (int i = 0; i < n; i++) {
+        p[i] *= inverse;
+        d.expectation += (double)p[i] * (double)((z[i] - d.maximum) * inverse_t);
+    }
+    d.log_sum = log(sum);
+    return d;
+}
+
+static int sample_index_scalar(const float *p, int n, float u, float cumulative) {
+    for (int i = 0; i < n; i++) {
+        cumulative += p[i];
+        if (u < cumulative) return i;
+    }
+    return -1;
+}
+
+/// Entries per flush of the float lanes' partial sums into double: short enough that a lane adds
+/// at most 64 terms in float.
+#define CK_FLUSH 1024
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -122,7 +156,88 @@ CK_AVX512 static void softmax_avx512(float *x, int n) {
         _mm512_mask_storeu_ps(x + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), inverse));
     }
 }
+
+/// The first index holding `maximum` (which occurs: it was read from these logits).
+CK_AVX512 static int first_index_of_avx512(const float *z, int n, float maximum) {
+    __m512 m = _mm512_set1_ps(maximum);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 hits = _mm512_mask_cmp_ps_mask(ck_lanes16(n - i), _mm512_loadu_ps(z + i), m, _CMP_EQ_OQ);
+        if (hits) return i + __builtin_ctz(hits);
+    }
+    return 0;
+}
+
+CK_AVX512 static ck_distribution sampling_softmax_avx512(const float *z, int n, float inverse_t, float *p) {
+    ck_distribution d = {-INFINITY, 0, 0, 0};
+    __m512 maxima = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = ck_lanes16(n - i);
+        maxima = _mm512_mask_max_ps(maxima, lanes, maxima, _mm512_maskz_loadu_ps(lanes, z + i));
+    }
+    d.maximum = _mm512_reduce_max_ps(maxima);
+    d.argmax = first_index_of_avx512(z, n, d.maximum);
+
+    // e = exp(s) with s = (z − max)·inverse_t; Σe and Σe·s in float lanes, flushed to double.
+    __m512 shift = _mm512_set1_ps(d.maximum), scale = _mm512_set1_ps(inverse_t);
+    double sum = 0, weighted = 0;
+    for (int start = 0; start < n; start += CK_FLUSH) {
+        int end = start + CK_FLUSH < n ? start + CK_FLUSH : n;
+        __m512 sums = _mm512_setzero_ps(), moments = _mm512_setzero_ps();
+        for (int i = start; i < end; i += 16) {
+            __mmask16 lanes = ck_lanes16(end - i);
+            __m512 s = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, z + i), shift), scale);
+            __m512 e = _mm512_maskz_mov_ps(lanes, exp_avx512(s));
+            _mm512_mask_storeu_ps(p + i, lanes, e);
+            sums = _mm512_add_ps(sums, e);
+            moments = _mm512_fmadd_ps(e, s, moments);
+        }
+        sum += _mm512_reduce_add_ps(sums);
+        weighted += _mm512_reduce_add_ps(moments);
+    }
+    __m512 inverse = _mm512_set1_ps((float)(1 / sum));
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = ck_lanes16(n - i);
+        _mm512_mask_storeu_ps(p + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, p + i), inverse));
+    }
+    d.log_sum = log(sum);
+    d.expectation = weighted / sum;
+    return d;
+}
+
+/// Whole vectors are skipped while the running sum plus their total stays at or below u; the
+/// vector that crosses is walked entry by entry.
+CK_AVX512 static int sample_index_avx512(const float *p, int n, float u) {
+    float cumulative = 0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float total = cumulative + _mm512_reduce_add_ps(_mm512_loadu_ps(p + i));
+        if (u < total) {
+            // Added in order the vector's entries may fall short of u by rounding: then the last one.
+            int j = sample_index_scalar(p + i, 16, u, cumulative);
+            return i + (j < 0 ? 15 : j);
+        }
+        cumulative = total;
+    }
+    int tail = sample_index_scalar(p + i, n - i, u, cumulative);
+    return tail < 0 ? -1 : tail + i;
+}
 #endif
+
+ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, float inverse_t, float *probabilities) {
+#if defined(__x86_64__)
+    if (n > 0 && path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        return sampling_softmax_avx512(logits, n, inverse_t, probabilities);
+    }
+#endif
+    return sampling_softmax_scalar(logits, n, inverse_t, probabilities);
+}
+
+int ck_sample_index(ck_path path, const float *probabilities, int n, float u) {
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) return sample_index_avx512(probabilities, n, u);
+#endif
+    return sample_index_scalar(probabilities, n, u, 0);
+}
 
 void ck_softmax(ck_path path, float *x, int n) {
     if (n <= 0) return;

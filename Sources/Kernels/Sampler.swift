@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -43,11 +45,14 @@ public struct SampledToken: Sendable, Equatable {
 public final class Sampler {
     /// The vocabulary size this sampler's scratch holds.
     public let vocabularySize: Int
+    /// The instruction path of the softmax and the draw (`ck_sampling_softmax`, `ck_sample_index`).
+    public let path: KernelPath
     private let probabilities: UnsafeMutablePointer<Float>
 
     /// A sampler for vectors of `vocabularySize` logits.
-    public init(vocabularySize: Int) {
+    public init(vocabularySize: Int, path: KernelPath = .best) {
         self.vocabularySize = vocabularySize
+        self.path = path
         probabilities = .allocate(capacity: max(vocabularySize, 1))
     }
 
@@ -66,40 +71,21 @@ public final class Sampler {
         let greedy = parameters.temperature <= 0
         let inverseT = greedy ? 1 : 1 / parameters.temperature
         // p_i = exp(z_i/T − max) / Σ, with lse over the tempered logits; entropy = lse − E[z/T].
-        var maximum = -Float.infinity
-        var argmax = 0
-        for i in 0..<n where logits[i] > maximum {
-            maximum = logits[i]
-            argmax = i
-        }
-        var sum = 0.0
-        for i in 0..<n {
-            let e = expf((logits[i] - maximum) * inverseT)
-            probabilities[i] = e
-            sum += Double(e)
-        }
-        let logSum = Float(log(sum))
-        var expectation = 0.0
-        let inverseSum = Float(1 / sum)
-        for i in 0..<n {
-            probabilities[i] *= inverseSum
-            expectation += Double(probabilities[i]) * Double((logits[i] - maximum) * inverseT)
-        }
-        let entropy = max(0, logSum - Float(expectation))
+        let distribution = ck_sampling_softmax(path.cPath, logits, Int32(n), inverseT, probabilities)
+        let maximum = distribution.maximum
+        let logSum = Float(distribution.log_sum)
+        let entropy = max(0, Float(distribution.log_sum - distribution.expectation))
         func result(_ id: Int) -> SampledToken {
             SampledToken(id: id, logProb: (logits[id] - maximum) * inverseT - logSum, entropy: entropy)
         }
+        let argmax = Int(distribution.argmax)
         if greedy { return result(argmax) }
 
         let truncates = parameters.topK > 0 && parameters.topK < n || parameters.topP < 1
         if !truncates {
             let u = Float(generator.nextUnitInterval())
-            var cumulative: Float = 0
-            for i in 0..<n {
-                cumulative += probabilities[i]
-                if u < cumulative { return result(i) }
-            }
-            return result(argmax)  // u landed in the rounding gap above the float sum
+            let index = Int(ck_sample_index(path.cPath, probabilities, Int32(n), u))
+            return result(index >= 0 ? index : argmax)  // −1: u landed in the rounding gap above the sum
         }
         let candidates = nucleus(parameters)
         var mass: Float = 0

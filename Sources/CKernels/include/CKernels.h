@@ -89,6 +89,26 @@ void ck_attention_values(ck_path path, const float *weights, const float *values
 /// about one ulp of libm's).
 void ck_softmax(ck_path path, float *x, int n);
 
+/// What sampling needs beside the probabilities (`ck_sampling_softmax`).
+typedef struct {
+    float maximum;       ///< the largest logit
+    int argmax;          ///< the lowest index holding it
+    double log_sum;      ///< log Σ_i exp((z_i − maximum)·inverse_t)
+    double expectation;  ///< Σ_i p_i·(z_i − maximum)·inverse_t, so entropy = log_sum − expectation
+} ck_distribution;
+
+/// Sampling's softmax over a whole vocabulary: probabilities[i] = exp((z_i − max)·inverse_t) / Σ,
+/// with the maximum, its index and the sums log-probs and entropy need. Sums are kept in double
+/// (AVX-512: float lanes flushed to double every 1024 entries, the softmax kernel's exp); the
+/// other paths run the scalar reference, libm's expf in one double running sum.
+ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, float inverse_t, float *probabilities);
+
+/// The first index i with u < probabilities[0] + … + probabilities[i], or −1 when u is not below
+/// the whole sum (rounding can leave the sum of a distribution under 1). AVX-512 skips whole
+/// vectors by their sums and walks the crossing one in order, so every path finds the same index
+/// up to the rounding of float sums.
+int ck_sample_index(ck_path path, const float *probabilities, int n, float u);
+
 /// A hint to the core that the caller is spinning on a memory location (x86 `pause`): it saves
 /// power and gives a hyper-thread sibling the pipeline.
 static inline void ck_spin_pause(void) {
