@@ -1,7 +1,9 @@
-// The inner loops of decode attention, per query head and cache block: a query row against the
-// block's keys (one dot product per token) and the probability-weighted sum of its values. They
-// are C so that each runs in the widest vectors the CPU has (chosen at run time, like the matrix
-// products); Swift's own SIMD types compile to the x86-64 baseline's 4-lane SSE.
+// The inner loops of decode attention, per query head and cache block: the query rows of the
+// block's readers against its keys (one dot product per reader and token) and the
+// probability-weighted sums of its values. They are C so that each runs in the widest vectors the
+// CPU has (chosen at run time, like the matrix products); Swift's own SIMD types compile to the
+// x86-64 baseline's 4-lane SSE. A block of a tree's shared prefix has many readers: AVX-512 takes
+// them four at a time, so each key or value vector loaded serves four queries.
 #include "CKernels.h"
 
 // MARK: - Portable
@@ -75,7 +77,7 @@ CK_AVX512 static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
 }
 
-CK_AVX512 static void scores_avx512(const float *q, const float *keys, size_t stride, int n, int d, float scale,
+CK_AVX512 static void scores1_avx512(const float *q, const float *keys, size_t stride, int n, int d, float scale,
                                     float *out) {
     int t = 0;
     for (; t + 4 <= n; t += 4) {
@@ -103,7 +105,7 @@ CK_AVX512 static void scores_avx512(const float *q, const float *keys, size_t st
 
 /// Up to 64 floats of the output stay in registers while the tokens stream past, even and odd
 /// tokens into separate accumulators so that consecutive FMAs do not wait on one another.
-CK_AVX512 static void values_avx512(const float *weights, const float *values, size_t stride, int n, int d,
+CK_AVX512 static void values1_avx512(const float *weights, const float *values, size_t stride, int n, int d,
                                     float *out) {
     for (int j = 0; j < d; j += 64) {
         __mmask16 lanes[4];
@@ -135,36 +137,108 @@ CK_AVX512 static void values_avx512(const float *weights, const float *values, s
         for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(out + j + 16 * c, lanes[c], _mm512_add_ps(even[c], odd[c]));
     }
 }
+
+/// Four readers' scores against the same keys: a 4 × 4 tile of (reader, token) accumulators, each
+/// key vector loaded once for the four queries. Tokens past the last whole four are done one at
+/// a time, the four readers' sums reduced together.
+CK_AVX512 static void scores4_avx512(const float *keys, size_t stride, int n, int d, float scale,
+                                     const float *const *q, float *const *out) {
+    const __m128 scales = _mm_set1_ps(scale);
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *k = keys + (size_t)t * stride;
+        __m512 acc[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
+        for (int j = 0; j < d; j += 16) {
+            __mmask16 lanes = ck_lanes16(d - j);
+            __m512 key[4];
+            for (int i = 0; i < 4; i++) key[i] = _mm512_maskz_loadu_ps(lanes, k + i * stride + j);
+            for (int r = 0; r < 4; r++) {
+                __m512 query = _mm512_maskz_loadu_ps(lanes, q[r] + j);
+                for (int i = 0; i < 4; i++) acc[r][i] = _mm512_fmadd_ps(query, key[i], acc[r][i]);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            _mm_storeu_ps(out[r] + t, _mm_mul_ps(sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]), scales));
+        }
+    }
+    for (; t < n; t++) {
+        const float *k = keys + (size_t)t * stride;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int j = 0; j < d; j += 16) {
+            __mmask16 lanes = ck_lanes16(d - j);
+            __m512 key = _mm512_maskz_loadu_ps(lanes, k + j);
+            for (int r = 0; r < 4; r++) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, q[r] + j), key, acc[r]);
+        }
+        float sums[4];
+        _mm_storeu_ps(sums, _mm_mul_ps(sum4(acc[0], acc[1], acc[2], acc[3]), scales));
+        for (int r = 0; r < 4; r++) out[r][t] = sums[r];
+    }
+}
+
+/// Four readers' weighted values: 64 floats of each reader's output in registers (16
+/// accumulators) while the tokens stream past, each value vector loaded once for the four. A
+/// token is skipped only when all four weights are 0; otherwise a zero weight adds 0·v, which is
+/// why the cache must hold finite numbers (it is zero-filled).
+CK_AVX512 static void values4_avx512(const float *const *weights, const float *values, size_t stride, int n, int d,
+                                     float *const *out) {
+    for (int j = 0; j < d; j += 64) {
+        __mmask16 lanes[4];
+        __m512 acc[4][4];
+        for (int c = 0; c < 4; c++) {
+            lanes[c] = ck_lanes16(d - j - 16 * c);
+            for (int r = 0; r < 4; r++) acc[r][c] = _mm512_maskz_loadu_ps(lanes[c], out[r] + j + 16 * c);
+        }
+        for (int t = 0; t < n; t++) {
+            float w[4] = {weights[0][t], weights[1][t], weights[2][t], weights[3][t]};
+            if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0) continue;
+            const float *v = values + (size_t)t * stride + j;
+            __m512 value[4];
+            for (int c = 0; c < 4; c++) value[c] = _mm512_maskz_loadu_ps(lanes[c], v + 16 * c);
+            for (int r = 0; r < 4; r++) {
+                __m512 weight = _mm512_set1_ps(w[r]);
+                for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(weight, value[c], acc[r][c]);
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(out[r] + j + 16 * c, lanes[c], acc[r][c]);
+    }
+}
 #endif
 
 // MARK: - Dispatch (a path the CPU lacks falls back to scalar)
 
-void ck_attention_scores(ck_path path, const float *q, const float *keys, size_t key_stride, int n, int d,
-                         float scale, float *scores) {
+void ck_attention_scores(ck_path path, const float *keys, size_t key_stride, int n, int d, float scale,
+                         int readers, const float *const *queries, float *const *scores) {
+    int r = 0;
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
-        scores_avx512(q, keys, key_stride, n, d, scale, scores);
+        for (; r + 4 <= readers; r += 4) scores4_avx512(keys, key_stride, n, d, scale, queries + r, scores + r);
+        for (; r < readers; r++) scores1_avx512(queries[r], keys, key_stride, n, d, scale, scores[r]);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
-        scores_avx2(q, keys, key_stride, n, d, scale, scores);
+        for (; r < readers; r++) scores_avx2(queries[r], keys, key_stride, n, d, scale, scores[r]);
         return;
     }
 #endif
-    scores_scalar(q, keys, key_stride, n, d, scale, scores);
+    for (; r < readers; r++) scores_scalar(queries[r], keys, key_stride, n, d, scale, scores[r]);
 }
 
-void ck_attention_values(ck_path path, const float *weights, const float *values, size_t value_stride, int n, int d,
-                         float *out) {
+void ck_attention_values(ck_path path, const float *values, size_t value_stride, int n, int d, int readers,
+                         const float *const *weights, float *const *out) {
+    int r = 0;
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
-        values_avx512(weights, values, value_stride, n, d, out);
+        for (; r + 4 <= readers; r += 4) values4_avx512(weights + r, values, value_stride, n, d, out + r);
+        for (; r < readers; r++) values1_avx512(weights[r], values, value_stride, n, d, out[r]);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
-        values_avx2(weights, values, value_stride, n, d, out);
+        for (; r < readers; r++) values_avx2(weights[r], values, value_stride, n, d, out[r]);
         return;
     }
 #endif
-    values_scalar(weights, values, value_stride, n, d, out);
+    for (; r < readers; r++) values_scalar(weights[r], values, value_stride, n, d, out[r]);
 }

@@ -40,11 +40,12 @@ public struct AttentionGeometry: Sendable, Equatable {
 /// following an `AttentionPlan`: softmax(q·Kᵀ/√d) · V per head.
 ///
 /// The query heads are independent, so they are the parts a `ComputeTeam` shares out. Per head,
-/// each row's scores against each block it reads come from the C kernels (one dot product per
-/// cached token, in the widest vectors the CPU has), softmax (also C) runs per row over exactly the
-/// visible positions (max subtracted first), and the probability-weighted values are summed block by
-/// block. A block shared by many readers (a tree's common prefix) is read once per reader, but it
-/// stays in L1 between them. Not thread-safe.
+/// the scores of each block's readers against it come from one C kernel call (one dot product
+/// per reader and cached token, in the widest vectors the CPU has), softmax (also C) runs per row
+/// over exactly the visible positions (max subtracted first), and the probability-weighted values
+/// are summed block by block, again all of a block's readers in one call. A block shared by many
+/// readers (a tree's common prefix) is thus streamed through the kernel once for all of them.
+/// Not thread-safe.
 public final class GroupedQueryAttention {
     /// The head geometry.
     public let geometry: AttentionGeometry
@@ -132,37 +133,51 @@ private struct HeadAttention: @unchecked Sendable {
         func scoreRow(_ row: Int) -> UnsafeMutablePointer<Float> { scores + (row * g.heads + h) * stride }
         func outRow(_ row: Int) -> UnsafeMutablePointer<Float> { out + row * g.queryStride + h * g.headDim }
 
-        // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A reader
-        // that sees fewer of the block's tokens than its furthest reader gets scores past its own
-        // position too; the zeroing after softmax drops them.
-        for block in plan.blocks {
-            let keys = keyBase + block.index * g.blockStride + kvOffset
-            for reader in block.readers {
-                let row = plan.readerRows[reader]
-                ck_attention_scores(
-                    path, queries + row * g.queryStride + h * g.headDim, keys, g.kvStride, Int32(block.tokenCount),
-                    Int32(g.headDim), scale, scoreRow(row) + plan.readerStarts[reader])
-            }
-        }
+        // Per reader entry (a block and one row reading it): where its query, its scores for the
+        // block's tokens and its output are, so each block's kernel call takes all its readers.
+        let entries = plan.readerRows.count
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: entries) { readerQueries in
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 2 * entries) { pointers in
+                let readerScores = pointers.baseAddress!
+                let readerOutputs = readerScores + entries
+                for entry in 0..<entries {
+                    let row = plan.readerRows[entry]
+                    readerQueries[entry] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
+                    readerScores[entry] = scoreRow(row) + plan.readerStarts[entry]
+                    readerOutputs[entry] = outRow(row)
+                }
 
-        // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
-        // value sums skip zero weights.
-        for row in 0..<plan.rows {
-            let visible = plan.lastPositions[row] + 1
-            let r = scoreRow(row)
-            ck_softmax(path, r, Int32(visible))
-            if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
-            outRow(row).update(repeating: 0, count: g.headDim)
-        }
+                // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A
+                // reader that sees fewer of the block's tokens than its furthest reader gets scores
+                // past its own position too; the zeroing after softmax drops them.
+                for block in plan.blocks {
+                    let first = block.readers.lowerBound
+                    ck_attention_scores(
+                        path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
+                        Int32(g.headDim), scale, Int32(block.readers.count), readerQueries.baseAddress! + first,
+                        readerScores + first)
+                }
 
-        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
-        for block in plan.blocks {
-            let values = valueBase + block.index * g.blockStride + kvOffset
-            for reader in block.readers {
-                let row = plan.readerRows[reader]
-                ck_attention_values(
-                    path, scoreRow(row) + plan.readerStarts[reader], values, g.kvStride, Int32(block.tokenCount),
-                    Int32(g.headDim), outRow(row))
+                // Softmax over the visible positions 0...last; the rest of the row is zeroed, and
+                // the value sums skip zero weights.
+                for row in 0..<plan.rows {
+                    let visible = plan.lastPositions[row] + 1
+                    let r = scoreRow(row)
+                    ck_softmax(path, r, Int32(visible))
+                    if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
+                    outRow(row).update(repeating: 0, count: g.headDim)
+                }
+
+                // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
+                readerScores.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: entries) { readerWeights in
+                    for block in plan.blocks {
+                        let first = block.readers.lowerBound
+                        ck_attention_values(
+                            path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride,
+                            Int32(block.tokenCount), Int32(g.headDim), Int32(block.readers.count),
+                            readerWeights + first, readerOutputs + first)
+                    }
+                }
             }
         }
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -7,14 +9,13 @@
 /// The gated feed-forward activation of Llama (Shazeer 2020): h = silu(gate) ⊙ up,
 /// silu(g) = g · σ(g) = g / (1 + e^−g).
 public enum SwiGLU {
-    /// out[i] = silu(gate[i]) · up[i] for `count` elements; `out` may alias `gate`.
+    /// out[i] = silu(gate[i]) · up[i] for `count` elements; `out` may alias `gate`. Runs
+    /// `ck_swiglu` on `path`.
     public static func run(
-        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int,
+        path: KernelPath = .best
     ) {
-        for i in 0..<count {
-            let g = gate[i]
-            out[i] = g / (1 + expf(-g)) * up[i]
-        }
+        ck_swiglu(path.cPath, gate, up, out, Int32(count))
     }
 
     /// Reference for `run`, in Double.

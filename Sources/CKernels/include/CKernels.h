@@ -75,19 +75,26 @@ void ck_dequantize_rows_q4_1(ck_path path, const void *w, int k, int row_begin, 
 /// Decodes weight rows [row_begin, row_end) of a q8_0 matrix (k columns) into f32, row-major.
 void ck_dequantize_rows_q8_0(ck_path path, const void *w, int k, int row_begin, int row_end, float *out);
 
-/// scores[t] = scale · Σ_j q[j]·keys[t·key_stride + j] for t in [0, n), j in [0, d): one query
-/// head against n cached keys.
-void ck_attention_scores(ck_path path, const float *q, const float *keys, size_t key_stride, int n, int d,
-                         float scale, float *scores);
+/// scores[r][t] = scale · Σ_j queries[r][j]·keys[t·key_stride + j] for readers r in [0, readers),
+/// tokens t in [0, n), j in [0, d): the query heads of a block's readers against its n cached keys.
+void ck_attention_scores(ck_path path, const float *keys, size_t key_stride, int n, int d, float scale,
+                         int readers, const float *const *queries, float *const *scores);
 
-/// out[j] += Σ_t weights[t]·values[t·value_stride + j] for j in [0, d): one head's
-/// probability-weighted values. Tokens of weight exactly 0 are not read.
-void ck_attention_values(ck_path path, const float *weights, const float *values, size_t value_stride, int n, int d,
-                         float *out);
+/// out[r][j] += Σ_t weights[r][t]·values[t·value_stride + j] for readers r, j in [0, d): the
+/// probability-weighted values of one block for each of its readers. A token whose weight is 0 adds
+/// nothing, but may still be read (AVX-512 skips a token only when four readers all weight it 0),
+/// so the values must be finite numbers.
+void ck_attention_values(ck_path path, const float *values, size_t value_stride, int n, int d, int readers,
+                         const float *const *weights, float *const *out);
 
 /// In place: x[i] ← exp(x[i] − max) / Σ exp(x − max) over n floats (the SIMD paths' exp is within
 /// about one ulp of libm's).
 void ck_softmax(ck_path path, float *x, int n);
+
+/// out[i] = silu(gate[i])·up[i] = gate[i] / (1 + exp(−gate[i]))·up[i] for i in [0, n): Llama's
+/// gated feed-forward activation. `out` may alias `gate`. AVX-512 has a SIMD kernel (the softmax
+/// kernel's exp); other paths run the scalar reference with libm's expf.
+void ck_swiglu(ck_path path, const float *gate, const float *up, float *out, int n);
 
 /// What sampling needs beside the probabilities (`ck_sampling_softmax`).
 typedef struct {

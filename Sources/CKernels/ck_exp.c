@@ -1,4 +1,5 @@
-// Softmax over one row of attention scores, in place, in the widest vectors the CPU has.
+// The kernels built on exp, in the widest vectors the CPU has: softmax over a row of attention
+// scores, sampling's softmax over the vocabulary (with the draw), and the SwiGLU activation.
 //
 // The SIMD paths compute exp with Cephes' expf scheme (Moshier, http://www.netlib.org/cephes/):
 // x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-7 polynomial, times 2^n. Its error is about
@@ -53,6 +54,10 @@ static int sample_index_scalar(const float *p, int n, float u, float cumulative)
 /// Entries per flush of the float lanes' partial sums into double: short enough that a lane adds
 /// at most 64 terms in float.
 #define CK_FLUSH 1024
+
+static void swiglu_scalar(const float *gate, const float *up, float *out, int n) {
+    for (int i = 0; i < n; i++) out[i] = gate[i] / (1 + expf(-gate[i])) * up[i];
+}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -221,7 +226,32 @@ CK_AVX512 static int sample_index_avx512(const float *p, int n, float u) {
     int tail = sample_index_scalar(p + i, n - i, u, cumulative);
     return tail < 0 ? -1 : tail + i;
 }
+
+/// silu(g) = g·σ(g) with e = exp(−|g|) (the exp kernel's domain): g / (1 + e) for g ≥ 0 and
+/// g·e / (1 + e) below, which is the same function without overflowing for large |g|.
+CK_AVX512 static void swiglu_avx512(const float *gate, const float *up, float *out, int n) {
+    const __m512 one = _mm512_set1_ps(1);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 lanes = ck_lanes16(n - i);
+        __m512 g = _mm512_maskz_loadu_ps(lanes, gate + i);
+        __m512 e = exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(g)));
+        __mmask16 negative = _mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_LT_OQ);
+        __m512 numerator = _mm512_mask_mul_ps(g, negative, g, e);
+        __m512 silu = _mm512_div_ps(numerator, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(out + i, lanes, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(lanes, up + i)));
+    }
+}
 #endif
+
+void ck_swiglu(ck_path path, const float *gate, const float *up, float *out, int n) {
+#if defined(__x86_64__)
+    if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
+        swiglu_avx512(gate, up, out, n);
+        return;
+    }
+#endif
+    swiglu_scalar(gate, up, out, n);
+}
 
 ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, float inverse_t, float *probabilities) {
 #if defined(__x86_64__)
