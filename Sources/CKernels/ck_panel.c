@@ -3,7 +3,7 @@
 // block kernels of ck_matmul_*.c are limited by their per-row horizontal sums and by reloading
 // each activation row for every weight row.
 //
-// Here a panel of 12 weight rows is decoded to f32 (the same floats as ck_dequantize_rows_*),
+// Here a panel of 12 weight rows is decoded to f32 (ck_decode.h, as ck_dequantize_rows_* does),
 // 128 columns at a time, and meets the activations transposed (ck_pack_activations): each step
 // of the inner loop broadcasts one weight of each panel row and multiplies it into 32 activation
 // rows held in two vectors, so 24 accumulators stay in registers for the whole depth and no
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "CKernels.h"
-#include "ck_half.h"
+#include "ck_decode.h"
 
 /// Weight rows per panel; 12 rows × 2 vectors of activation rows keep 24 accumulators, the two
 /// activation vectors and a broadcast weight in the 32 AVX-512 registers.
@@ -35,30 +35,8 @@ static void pack_activations_scalar(const float *x, size_t ldx, int m, int k, fl
     }
 }
 
-/// Decodes columns [first, first + depth) of one weight row into `out` (depth floats). Each value
-/// is d·q + m (q4_1) or d·q (q8_0), rounded after the multiply and after the add, exactly as
-/// ck_dequantize_rows_* decodes it.
-typedef void (*ck_decode_fn)(const uint8_t *row, int first, int depth, float *out);
-
-static void decode_q4_1_scalar(const uint8_t *row, int first, int depth, float *out) {
-    for (int b = 0; b < depth / CK_BLOCK; b++, out += CK_BLOCK) {
-        const uint8_t *block = row + (size_t)(first / CK_BLOCK + b) * CK_Q4_1_BYTES;
-        float d = ck_half_to_float(block), m = ck_half_to_float(block + 2);
-        for (int j = 0; j < 16; j++) {
-            out[j] = d * (float)(block[4 + j] & 0x0F) + m;
-            out[j + 16] = d * (float)(block[4 + j] >> 4) + m;
-        }
-    }
-}
-
-static void decode_q8_0_scalar(const uint8_t *row, int first, int depth, float *out) {
-    for (int b = 0; b < depth / CK_BLOCK; b++, out += CK_BLOCK) {
-        const uint8_t *block = row + (size_t)(first / CK_BLOCK + b) * CK_Q8_0_BYTES;
-        float d = ck_half_to_float(block);
-        const int8_t *q = (const int8_t *)(block + 2);
-        for (int j = 0; j < CK_BLOCK; j++) out[j] = d * (float)q[j];
-    }
-}
+/// Decodes `count` consecutive blocks into 32·count floats: the decoders of ck_decode.h.
+typedef void (*ck_decode_fn)(const uint8_t *blocks, size_t count, float *out);
 
 /// sums[r·CK_PANEL_WIDTH + t] += Σ_j panel[r·depth + j] · xt[j·stride + t] for the panel's rows r
 /// and t < width (16 or 32).
@@ -93,9 +71,9 @@ static inline void prefetch_panel(const uint8_t *w, size_t row_bytes, size_t blo
 /// CK_PANEL_ROWS weight rows (a short last panel padded with zero rows), CK_PANEL_DEPTH columns
 /// decoded at a time.
 static inline __attribute__((always_inline)) void panel_product(
-    ck_decode_fn decode, ck_tile_fn tile, size_t row_bytes, const void *w, int k, int row_begin, int row_end,
+    ck_decode_fn decode, ck_tile_fn tile, size_t block_bytes, const void *w, int k, int row_begin, int row_end,
     const float *xt, int m, float *out, size_t ldo, int accumulate) {
-    size_t stride = (size_t)ck_packed_width(m);
+    size_t stride = (size_t)ck_packed_width(m), row_bytes = (size_t)(k / CK_BLOCK) * block_bytes;
     float panel[CK_PANEL_ROWS * CK_PANEL_DEPTH] __attribute__((aligned(64)));
     float sums[CK_PANEL_ROWS * CK_PANEL_WIDTH] __attribute__((aligned(64)));
     for (int pass = 0; pass < m; pass += CK_PANEL_WIDTH) {
@@ -105,11 +83,11 @@ static inline __attribute__((always_inline)) void panel_product(
             for (int r = 0; r < CK_PANEL_ROWS; r++) memset(sums + r * CK_PANEL_WIDTH, 0, (size_t)width * sizeof(float));
             for (int first = 0; first < k; first += CK_PANEL_DEPTH) {
                 int depth = k - first < CK_PANEL_DEPTH ? k - first : CK_PANEL_DEPTH;
-                prefetch_panel((const uint8_t *)w, row_bytes, row_bytes / (size_t)(k / CK_BLOCK), r0 + CK_PANEL_ROWS,
-                               row_end, first, depth);
+                prefetch_panel((const uint8_t *)w, row_bytes, block_bytes, r0 + CK_PANEL_ROWS, row_end, first, depth);
+                const uint8_t *chunk = (const uint8_t *)w + (size_t)r0 * row_bytes + (size_t)(first / CK_BLOCK) * block_bytes;
                 for (int r = 0; r < CK_PANEL_ROWS; r++) {
                     if (r < rows) {
-                        decode((const uint8_t *)w + (size_t)(r0 + r) * row_bytes, first, depth, panel + r * depth);
+                        decode(chunk + (size_t)r * row_bytes, (size_t)(depth / CK_BLOCK), panel + r * depth);
                     } else {
                         memset(panel + r * depth, 0, (size_t)depth * sizeof(float));
                     }
@@ -154,30 +132,6 @@ CK_AVX512 static void pack_activations_avx512(const float *x, size_t ldx, int m,
     }
 }
 
-CK_AVX512 static void decode_q4_1_avx512(const uint8_t *row, int first, int depth, float *out) {
-    const __m128i nibble = _mm_set1_epi8(0x0F);
-    const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q4_1_BYTES;
-    for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q4_1_BYTES, out += CK_BLOCK) {
-        __m512 d, m;
-        ck_half_pair16(block, &d, &m);
-        __m128i packed = _mm_loadu_si128((const __m128i *)(block + 4));
-        __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
-        _mm512_storeu_ps(out, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(low)), d), m));
-        _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(high)), d), m));
-    }
-}
-
-CK_AVX512 static void decode_q8_0_avx512(const uint8_t *row, int first, int depth, float *out) {
-    const uint8_t *block = row + (size_t)(first / CK_BLOCK) * CK_Q8_0_BYTES;
-    for (int b = 0; b < depth / CK_BLOCK; b++, block += CK_Q8_0_BYTES, out += CK_BLOCK) {
-        __m512 d = ck_half16(block);
-        for (int half = 0; half < 2; half++) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(block + 2 + 16 * half));
-            _mm512_storeu_ps(out + 16 * half, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d));
-        }
-    }
-}
-
 CK_AVX512 static void tile_avx512(const float *panel, int depth, const float *xt, size_t stride, int width,
                                   float *sums) {
     if (width == 32) {
@@ -214,13 +168,13 @@ CK_AVX512 static void tile_avx512(const float *panel, int depth, const float *xt
 
 CK_AVX512 static void panel_q4_1_avx512(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
                                         float *out, size_t ldo, int accumulate) {
-    panel_product(decode_q4_1_avx512, tile_avx512, (size_t)(k / CK_BLOCK) * CK_Q4_1_BYTES, w, k, row_begin,
+    panel_product(ck_decode_q4_1_avx512, tile_avx512, CK_Q4_1_BYTES, w, k, row_begin,
                   row_end, xt, m, out, ldo, accumulate);
 }
 
 CK_AVX512 static void panel_q8_0_avx512(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
                                         float *out, size_t ldo, int accumulate) {
-    panel_product(decode_q8_0_avx512, tile_avx512, (size_t)(k / CK_BLOCK) * CK_Q8_0_BYTES, w, k, row_begin,
+    panel_product(ck_decode_q8_0_avx512, tile_avx512, CK_Q8_0_BYTES, w, k, row_begin,
                   row_end, xt, m, out, ldo, accumulate);
 }
 #endif
@@ -243,7 +197,7 @@ void ck_panel_q4_1(ck_path path, const void *w, int k, int row_begin, int row_en
         return;
     }
 #endif
-    panel_product(decode_q4_1_scalar, tile_scalar, (size_t)(k / CK_BLOCK) * CK_Q4_1_BYTES, w, k, row_begin, row_end,
+    panel_product(ck_decode_q4_1_scalar, tile_scalar, CK_Q4_1_BYTES, w, k, row_begin, row_end,
                   xt, m, out, ldo, accumulate);
 }
 
@@ -255,6 +209,6 @@ void ck_panel_q8_0(ck_path path, const void *w, int k, int row_begin, int row_en
         return;
     }
 #endif
-    panel_product(decode_q8_0_scalar, tile_scalar, (size_t)(k / CK_BLOCK) * CK_Q8_0_BYTES, w, k, row_begin, row_end,
+    panel_product(ck_decode_q8_0_scalar, tile_scalar, CK_Q8_0_BYTES, w, k, row_begin, row_end,
                   xt, m, out, ldo, accumulate);
 }

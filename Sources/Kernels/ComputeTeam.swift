@@ -68,7 +68,10 @@ public final class ComputeTeam: @unchecked Sendable {
     }
 
     /// Runs `body(0)`, …, `body(parts − 1)`, each once, spread over the team's threads; returns when
-    /// all have finished. Parts must not depend on one another's order or thread.
+    /// all have finished. Parts must not depend on one another's order or thread, and should not
+    /// allocate: a helper's first malloc gives it an arena of its own, whose pages stay resident
+    /// after the team is gone (a policy reload starts a new team), so scratch is reserved by the
+    /// caller before `run`.
     public func run(parts: Int, _ body: (Int) -> Void) {
         guard size > 1, parts > 1 else {
             for part in 0..<parts { body(part) }

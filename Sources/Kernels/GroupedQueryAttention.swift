@@ -51,7 +51,14 @@ public final class GroupedQueryAttention {
     public let geometry: AttentionGeometry
     /// The instruction path of the score and value kernels.
     public let path: KernelPath
-    private var scores = ScratchBuffer()
+    private var scores = ScratchBuffer<Float>()
+    /// Per head and reader entry, the pointers the C kernels take. Reserved here, on the calling
+    /// thread, so that the team's helper threads never allocate: each reload starts a new team,
+    /// and a helper's first malloc gives it an arena whose pages stay resident after it is gone.
+    private var queryPointers = ScratchBuffer<UnsafePointer<Float>?>()
+    private var scorePointers = ScratchBuffer<UnsafeMutablePointer<Float>?>()
+    private var weightPointers = ScratchBuffer<UnsafePointer<Float>?>()
+    private var outputPointers = ScratchBuffer<UnsafeMutablePointer<Float>?>()
 
     /// An attention kernel for `geometry`.
     public init(geometry: AttentionGeometry, path: KernelPath = .best) {
@@ -62,6 +69,10 @@ public final class GroupedQueryAttention {
     // Each policy reload builds a new engine, so the scratch must go with its kernel.
     deinit {
         scores.release()
+        queryPointers.release()
+        scorePointers.release()
+        weightPointers.release()
+        outputPointers.release()
     }
 
     /// out (rows × heads·headDim) = attention of `queries` (rows × heads·headDim, already rotated)
@@ -73,9 +84,13 @@ public final class GroupedQueryAttention {
         queries: UnsafePointer<Float>, plan: AttentionPlan, keyBase: UnsafePointer<Float>,
         valueBase: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, team: ComputeTeam? = nil
     ) {
+        let pointerCount = geometry.heads * plan.readerRows.count
         let work = HeadAttention(
             geometry: geometry, path: path.cPath, plan: plan, queries: queries, keyBase: keyBase, valueBase: valueBase,
-            scores: scores.reserve(plan.rows * geometry.heads * plan.scoreStride), out: out)
+            scores: scores.reserve(plan.rows * geometry.heads * plan.scoreStride),
+            queryPointers: queryPointers.reserve(pointerCount), scorePointers: scorePointers.reserve(pointerCount),
+            weightPointers: weightPointers.reserve(pointerCount), outputPointers: outputPointers.reserve(pointerCount),
+            out: out)
         if let team {
             team.run(parts: geometry.heads) { work.run(head: $0) }
         } else {
@@ -123,6 +138,11 @@ private struct HeadAttention: @unchecked Sendable {
     let keyBase: UnsafePointer<Float>
     let valueBase: UnsafePointer<Float>
     let scores: UnsafeMutablePointer<Float>  // rows × heads × scoreStride
+    // heads × reader entries each; head h uses entries [h·entries, (h + 1)·entries).
+    let queryPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let scorePointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+    let weightPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let outputPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let out: UnsafeMutablePointer<Float>
 
     func run(head h: Int) {
@@ -136,59 +156,52 @@ private struct HeadAttention: @unchecked Sendable {
         // Per reader entry (a block and one row reading it): where its query, its scores for the
         // block's tokens and its output are, so each block's kernel call takes all its readers.
         let entries = plan.readerRows.count
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: entries) { readerQueries in
-            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 2 * entries) { pointers in
-                let readerScores = pointers.baseAddress!
-                let readerOutputs = readerScores + entries
-                for entry in 0..<entries {
-                    let row = plan.readerRows[entry]
-                    readerQueries[entry] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
-                    readerScores[entry] = scoreRow(row) + plan.readerStarts[entry]
-                    readerOutputs[entry] = outRow(row)
-                }
+        let readerQueries = queryPointers + h * entries, readerScores = scorePointers + h * entries
+        let readerWeights = weightPointers + h * entries, readerOutputs = outputPointers + h * entries
+        for entry in 0..<entries {
+            let row = plan.readerRows[entry]
+            readerQueries[entry] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
+            readerScores[entry] = scoreRow(row) + plan.readerStarts[entry]
+            readerWeights[entry] = UnsafePointer(readerScores[entry])
+            readerOutputs[entry] = outRow(row)
+        }
 
-                // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A
-                // reader that sees fewer of the block's tokens than its furthest reader gets scores
-                // past its own position too; the zeroing after softmax drops them.
-                for block in plan.blocks {
-                    let first = block.readers.lowerBound
-                    ck_attention_scores(
-                        path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                        Int32(g.headDim), scale, Int32(block.readers.count), readerQueries.baseAddress! + first,
-                        readerScores + first)
-                }
+        // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A reader
+        // that sees fewer of the block's tokens than its furthest reader gets scores past its own
+        // position too; the zeroing after softmax drops them.
+        for block in plan.blocks {
+            let first = block.readers.lowerBound
+            ck_attention_scores(
+                path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
+                Int32(g.headDim), scale, Int32(block.readers.count), readerQueries + first, readerScores + first)
+        }
 
-                // Softmax over the visible positions 0...last; the rest of the row is zeroed, and
-                // the value sums skip zero weights.
-                for row in 0..<plan.rows {
-                    let visible = plan.lastPositions[row] + 1
-                    let r = scoreRow(row)
-                    ck_softmax(path, r, Int32(visible))
-                    if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
-                    outRow(row).update(repeating: 0, count: g.headDim)
-                }
+        // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
+        // value sums skip zero weights.
+        for row in 0..<plan.rows {
+            let visible = plan.lastPositions[row] + 1
+            let r = scoreRow(row)
+            ck_softmax(path, r, Int32(visible))
+            if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
+            outRow(row).update(repeating: 0, count: g.headDim)
+        }
 
-                // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
-                readerScores.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: entries) { readerWeights in
-                    for block in plan.blocks {
-                        let first = block.readers.lowerBound
-                        ck_attention_values(
-                            path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride,
-                            Int32(block.tokenCount), Int32(g.headDim), Int32(block.readers.count),
-                            readerWeights + first, readerOutputs + first)
-                    }
-                }
-            }
+        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
+        for block in plan.blocks {
+            let first = block.readers.lowerBound
+            ck_attention_values(
+                path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
+                Int32(g.headDim), Int32(block.readers.count), readerWeights + first, readerOutputs + first)
         }
     }
 }
 
-/// A float scratch area that grows to the largest size requested and is then reused.
-struct ScratchBuffer {
-    private(set) var pointer: UnsafeMutablePointer<Float>? = nil
+/// A scratch area that grows to the largest size requested and is then reused.
+struct ScratchBuffer<Element> {
+    private(set) var pointer: UnsafeMutablePointer<Element>? = nil
     private(set) var capacity = 0
 
-    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Element> {
         if count > capacity || pointer == nil {
             pointer?.deallocate()
             capacity = max(count, capacity * 2, 64)
