@@ -25,14 +25,10 @@ public enum QuantizedGemm {
         precondition(multiplies(format), "QuantizedGemm multiplies q4_1 and q8_0 weights, not \(format)")
         guard m > 0, n > 0 else { return }
         // Four parts per thread: a thread slowed by other work on its core takes fewer of them.
-        let job = RowSplit(
-            a: a, lda: lda, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
-            path: path.cPath, parts: team.map { max(1, min(4 * $0.size, n / 64)) } ?? 1)
-        if let team {
-            team.run(parts: job.parts) { job.run(part: $0) }
-        } else {
-            job.run(part: 0)
-        }
+        WeightRowSplit(
+            kernel: .blocks(a: a, lda: lda), w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k,
+            accumulate: accumulate, path: path.cPath, granule: 1, parts: team.map { max(1, min(4 * $0.size, n / 64)) } ?? 1
+        ).run(on: team)
     }
 
     /// The paths with a SIMD panel kernel (`multiplyTransposedPanels`); others run its scalar
@@ -62,14 +58,11 @@ public enum QuantizedGemm {
         guard m > 0, n > 0, let xt = packed.baseAddress else { return }
         ck_pack_activations(path.cPath, a, lda, Int32(m), Int32(k), xt)
         let panels = (n + panelRows - 1) / panelRows
-        let job = PanelSplit(
-            xt: xt, w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k, accumulate: accumulate,
-            path: path.cPath, panels: panels, parts: team.map { max(1, min(4 * $0.size, panels)) } ?? 1)
-        if let team {
-            team.run(parts: job.parts) { job.run(part: $0) }
-        } else {
-            job.run(part: 0)
-        }
+        WeightRowSplit(
+            kernel: .panels(xt: xt), w: w, q4: format == .q4_1, c: c, ldc: ldc, m: m, n: n, k: k,
+            accumulate: accumulate, path: path.cPath, granule: panelRows,
+            parts: team.map { max(1, min(4 * $0.size, panels)) } ?? 1
+        ).run(on: team)
     }
 
     /// Weight rows per panel (CK_PANEL_ROWS): parts are split on panel boundaries so that no
@@ -126,52 +119,48 @@ public enum QuantizedGemm {
     }
 }
 
-/// One quantised product split into `parts` ranges of weight rows; each part writes only its own
-/// columns of C, so the parts may run on different threads at once.
-private struct RowSplit: @unchecked Sendable {
-    let a: UnsafePointer<Float>
-    let lda: Int
+/// One quantised product split into `parts` ranges of weight rows, each a whole number of
+/// `granule` rows (1 for the block kernels, a 12-row panel for the panel kernels, so that no part
+/// but the last multiplies padding rows). Each part writes only its own columns of C, so the parts
+/// may run on different threads at once.
+private struct WeightRowSplit: @unchecked Sendable {
+    /// The kernel family and the activations in the form it reads them.
+    enum Kernel {
+        /// `ck_matmul_*`: activation rows as they are (row stride `lda`).
+        case blocks(a: UnsafePointer<Float>, lda: Int)
+        /// `ck_panel_*`: activations transposed by `ck_pack_activations`.
+        case panels(xt: UnsafePointer<Float>)
+    }
+
+    let kernel: Kernel
     let w: UnsafeRawPointer
     let q4: Bool
     let c: UnsafeMutablePointer<Float>
     let ldc, m, n, k: Int
     let accumulate: Bool
     let path: ck_path
-    let parts: Int
+    let granule, parts: Int
 
-    func run(part: Int) {
-        let begin = Int32(n * part / parts)
-        let end = Int32(n * (part + 1) / parts)
-        let add: Int32 = accumulate ? 1 : 0
-        if q4 {
-            ck_matmul_q4_1(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
+    /// Runs every part, spread over `team` when there is one.
+    func run(on team: ComputeTeam?) {
+        if let team {
+            team.run(parts: parts) { run(part: $0) }
         } else {
-            ck_matmul_q8_0(path, w, Int32(k), begin, end, a, lda, Int32(m), c, ldc, add)
+            run(part: 0)
         }
     }
-}
-
-/// One panel product split into `parts` runs of whole panels; each part writes only its own
-/// columns of C.
-private struct PanelSplit: @unchecked Sendable {
-    let xt: UnsafePointer<Float>
-    let w: UnsafeRawPointer
-    let q4: Bool
-    let c: UnsafeMutablePointer<Float>
-    let ldc, m, n, k: Int
-    let accumulate: Bool
-    let path: ck_path
-    let panels, parts: Int
 
     func run(part: Int) {
-        let begin = Int32(min(n, panels * part / parts * QuantizedGemm.panelRows))
-        let end = Int32(min(n, panels * (part + 1) / parts * QuantizedGemm.panelRows))
+        let units = (n + granule - 1) / granule
+        let begin = Int32(min(n, units * part / parts * granule))
+        let end = Int32(min(n, units * (part + 1) / parts * granule))
         guard begin < end else { return }
-        let add: Int32 = accumulate ? 1 : 0
-        if q4 {
-            ck_panel_q4_1(path, w, Int32(k), begin, end, xt, Int32(m), c, ldc, add)
-        } else {
-            ck_panel_q8_0(path, w, Int32(k), begin, end, xt, Int32(m), c, ldc, add)
+        let (add, depth, rows): (Int32, Int32, Int32) = (accumulate ? 1 : 0, Int32(k), Int32(m))
+        switch (kernel, q4) {
+        case let (.blocks(a, lda), true): ck_matmul_q4_1(path, w, depth, begin, end, a, lda, rows, c, ldc, add)
+        case let (.blocks(a, lda), false): ck_matmul_q8_0(path, w, depth, begin, end, a, lda, rows, c, ldc, add)
+        case let (.panels(xt), true): ck_panel_q4_1(path, w, depth, begin, end, xt, rows, c, ldc, add)
+        case let (.panels(xt), false): ck_panel_q8_0(path, w, depth, begin, end, xt, rows, c, ldc, add)
         }
     }
 }
