@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The coordinator's HTTP face: `/metrics` (Prometheus text exposition), `/api/status` (the
@@ -10,8 +11,9 @@ import Synchronization
 /// latest published `JobStatus` and tree answers from the run directory's files, so serving
 /// never touches the transport thread.
 ///
-/// Thread-safe handle. The server runs on Hummingbird's event loops in a task of its own;
-/// `start()` returns once the listening socket is bound.
+/// Thread-safe handle. The server runs on Hummingbird's event loops in a task of its own, inside a
+/// service group of its own (the coordinator handles the signals); `start()` returns once the
+/// listening socket is bound, and `stop()` shuts it down gracefully.
 public final class StatusServer: Sendable {
     /// What the server reads on each request; both closures must be thread-safe and cheap.
     public struct Source: Sendable {
@@ -40,7 +42,7 @@ public final class StatusServer: Sendable {
     private let port: Int
     private let source: Source
     private let logger: Logger
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let group = Mutex<ServiceGroup?>(nil)
 
     /// Parses `address` (`HOST:PORT`, optionally prefixed `http://`; port 0 picks a free port).
     /// Throws `CoordinatorError(.io)` when it is not an address.
@@ -82,30 +84,37 @@ public final class StatusServer: Sendable {
             },
             logger: quiet)
         let address = "\(host):\(port)"
-        let runTask = Task {
+        var configuration = ServiceGroupConfiguration(services: [app], logger: quiet)
+        // Idle keep-alive connections (a dashboard polling) are closed at once; a request still
+        // running after this is cut short.
+        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        let serviceGroup = ServiceGroup(configuration: configuration)
+        group.withLock { $0 = serviceGroup }
+        Task {
             do {
-                try await app.run()
+                try await serviceGroup.run()
             } catch {
                 quiet.error("HTTP server at \(address) stopped: \(error)")
             }
             boundContinuation.finish()
         }
-        task.withLock { $0 = runTask }
         var iterator = bound.makeAsyncIterator()
         guard let boundPort = await iterator.next() ?? nil else {
-            runTask.cancel()
+            stop()
             throw CoordinatorError(.io, "--http \(address): could not bind the HTTP server")
         }
         return "http://\(host):\(boundPort)"
     }
 
-    /// Stops serving; in-flight requests are cut short. Thread-safe; idempotent.
+    /// Stops serving: the listening socket closes, idle connections close, and a request still
+    /// running after 2 s is cut short. Returns at once. Thread-safe; idempotent.
     public func stop() {
-        let running = task.withLock { current -> Task<Void, Never>? in
+        let running = group.withLock { current -> ServiceGroup? in
             defer { current = nil }
             return current
         }
-        running?.cancel()
+        guard let running else { return }
+        Task { await running.triggerGracefulShutdown() }
     }
 
     static func text(
