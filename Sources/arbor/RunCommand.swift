@@ -110,6 +110,11 @@ struct RunCommand: AsyncParsableCommand {
         options.http = endpoints.http
         options.treeText = TreeTextDecoder.forJob(job)
         let service = try CoordinatorService(options: options, logger: logger)
+        if service.holdsEveryBatch, job.trainer.command == nil {
+            // Nothing to roll out: no workers to start and wait for.
+            print(RunSummary.alreadyComplete(job: job.name, runDirectory: runDir, batches: job.batch.count))
+            return
+        }
         let fleet = WorkerFleet(
             executable: CommandLine.executablePath, backend: workerBackend, slots: layout.slots,
             logLevel: logging.logLevel, logFormat: logging.logFormat, extraArguments: workerArguments)

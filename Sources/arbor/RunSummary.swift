@@ -7,6 +7,10 @@ struct RunSummary {
 
     var text: String {
         let job = status.job
+        if status.counters.results == 0, job.batchesTotal > 0, job.batchesWritten == job.batchesTotal {
+            // Complete without a rollout in this run: the run directory held the finished job.
+            return Self.alreadyComplete(job: job.name, runDirectory: job.runDir, batches: job.batchesTotal)
+        }
         var lines = [
             "job \(job.name): \(job.phase), \(job.batchesWritten)/\(job.batchesTotal) batch(es) written in \(format(job.uptimeS)) s",
             "  run directory: \(job.runDir)",
@@ -29,6 +33,12 @@ struct RunSummary {
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// The summary of a job whose run directory already held all of its batches.
+    static func alreadyComplete(job: String, runDirectory: String, batches: Int) -> String {
+        "job \(job): already complete in \(runDirectory) (\(batches)/\(batches) batches written by an earlier run), "
+            + "nothing to do; remove the directory or pass another --run-dir to run it again"
+    }
 }
 
 /// The one-line live progress of a running job.

@@ -113,6 +113,10 @@ public final class CoordinatorService: Sendable {
         mailbox.post(.trainerExited(status: status, description: description))
     }
 
+    /// Whether the run directory already holds every batch of the job: a finished job, resumed,
+    /// with nothing left to roll out (a trainer may still have batches to pull).
+    public var holdsEveryBatch: Bool { resumed.writtenBatches >= options.config.batch.count }
+
     /// Asks the coordinator to stop: workers are told to drain and the loop exits. Thread-safe.
     public func shutdown(reason: String) {
         liveness.withLock { $0.shutdownRequested = true }

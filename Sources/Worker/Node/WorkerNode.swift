@@ -37,7 +37,6 @@ public final class WorkerNode: Sendable {
 
     enum LocalEvent: Sendable {
         case finished(RolloutResult)
-        case failed(requestID: String, message: String)
         case cancelled(requestID: String)
         case policyLoaded(version: UInt64, error: String?)
         case drain(reason: String)
@@ -147,10 +146,6 @@ public final class WorkerNode: Sendable {
                             logger.warning("request \(result.requestID) ended as \(stamped.rolloutOutcome.rawValue): \(stamped.outcomeDetail)")
                         }
                         pending += session.handle(.finished(stamped), now: Self.now())
-                    case .failed(let requestID, let message):
-                        cancellations.removeValue(forKey: requestID)
-                        logger.error("request \(requestID) failed: \(message)")
-                        pending += session.handle(.failed(requestID: requestID, message: message), now: Self.now())
                     case .cancelled(let requestID):
                         logger.info("request \(requestID) cancelled")
                     case .policyLoaded(let version, let error):

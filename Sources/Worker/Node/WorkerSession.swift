@@ -33,8 +33,6 @@ public struct WorkerSession {
         case received(Envelope)
         /// A backend finished a request.
         case finished(RolloutResult)
-        /// A backend failed a request; it goes back to the coordinator as an error to requeue.
-        case failed(requestID: String, message: String)
         case policyLoaded(version: UInt64, error: String?)
         /// SIGTERM/SIGINT or a coordinator `Drain`: finish in-flight work, deregister, exit.
         case drainRequested(reason: String)
@@ -118,11 +116,6 @@ public struct WorkerSession {
             guard inFlight.removeValue(forKey: result.requestID) != nil else { return [] }
             unacknowledged[result.requestID] = result
             var actions: [Action] = registered ? [sent(.rolloutResult(result), now: now)] : []
-            actions += afterWorkChanged(now: now)
-            return actions
-        case .failed(let requestID, let message):
-            guard inFlight.removeValue(forKey: requestID) != nil else { return [] }
-            var actions: [Action] = [sent(Wire.error(.internal, message, requestID: requestID), now: now)]
             actions += afterWorkChanged(now: now)
             return actions
         case .policyLoaded(let version, let error):

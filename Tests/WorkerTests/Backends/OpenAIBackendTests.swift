@@ -105,11 +105,9 @@ struct OpenAIBackendTests {
     }
 }
 
-/// llama-cpp-python's OpenAI-compatible server on a free loopback port.
-final class LlamaServer: Sendable {
-    let url: String
-    private let process: Process
-
+/// llama-cpp-python's OpenAI-compatible server for these tests: `arbor bench rollout`'s
+/// `LlamaCppServer` on the default model, with the python found here.
+enum LlamaServer {
     /// The python that can run `llama_cpp.server`: env ARBOR_LLAMA_PYTHON, else
     /// `<package root>/.venv-bench/bin/python`; nil when it cannot import the server.
     static let python: String? = {
@@ -126,66 +124,11 @@ final class LlamaServer: Sendable {
         return probe.terminationStatus == 0 ? candidate : nil
     }()
 
-    private init(url: String, process: Process) {
-        self.url = url
-        self.process = process
-    }
-
-    /// Starts the server on the default model and waits (up to 60 s) until `/v1/models` answers.
-    static func start() throws -> LlamaServer {
+    /// Starts the server on the default model (2 threads) and waits until `/v1/models` answers;
+    /// the caller stops it.
+    static func start() throws -> LlamaCppServer {
         let python = try #require(
             python, "needs llama-cpp-python[server] in .venv-bench/ (scripts/install-test-deps) or ARBOR_LLAMA_PYTHON")
-        let model = try EngineFixtures.requireModelPath()
-        let port = try freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", "\(port)",
-            "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
-        ]
-        // The server's own log, for a failing test: $TMPDIR/arbor-llama-server-PORT.log.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("arbor-llama-server-\(port).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        // Killed with the test process, even if that one is killed or crashes.
-        try ParentDeathSignal.run(process)
-        let server = LlamaServer(url: "http://127.0.0.1:\(port)/v1", process: process)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if !process.isRunning { break }
-            if let data = try? Data(contentsOf: URL(string: "\(server.url)/models")!), !data.isEmpty { return server }
-            Thread.sleep(forTimeInterval: 0.3)
-        }
-        server.stop()
-        throw WorkerError(.backend, "llama-cpp-python's server did not come up on port \(port)")
-    }
-
-    /// Stops the server (SIGTERM, then SIGKILL after 5 s: uvicorn may wait on open connections)
-    /// and waits for it.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// A loopback TCP port nobody listens on right now.
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw WorkerError(.io, "socket() failed") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw WorkerError(.io, "could not bind a loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return try LlamaCppServer.start(python: python, model: EngineFixtures.requireModelPath(), threads: 2)
     }
 }
