@@ -125,6 +125,85 @@ CK_AVX2 static void softmax_avx2(float *x, int n) {
     for (; i < n; i++) x[i] *= 1 / sum;
 }
 
+/// The lanes of an 8-float chunk that hold some of the `remaining` floats (for maskload/maskstore).
+CK_AVX2 static inline __m256i lanes8(int remaining) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(remaining), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+CK_AVX2 static ck_distribution sampling_softmax_avx2(const float *z, int n, float inverse_t, float *p) {
+    ck_distribution d = {-INFINITY, 0, 0, 0};
+    __m256 maxima = _mm256_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 8) {
+        __m256 lanes = _mm256_castsi256_ps(lanes8(n - i));
+        __m256 x = _mm256_blendv_ps(maxima, _mm256_maskload_ps(z + i, lanes8(n - i)), lanes);
+        maxima = _mm256_max_ps(maxima, x);
+    }
+    for (int j = 0; j < 8; j++) d.maximum = maxima[j] > d.maximum ? maxima[j] : d.maximum;
+    for (int i = 0; i < n; i += 8) {
+        __m256 hits = _mm256_and_ps(_mm256_cmp_ps(_mm256_maskload_ps(z + i, lanes8(n - i)), _mm256_set1_ps(d.maximum),
+                                                  _CMP_EQ_OQ), _mm256_castsi256_ps(lanes8(n - i)));
+        int bits = _mm256_movemask_ps(hits);
+        if (bits) {
+            d.argmax = i + __builtin_ctz((unsigned)bits);
+            break;
+        }
+    }
+
+    // As the AVX-512 kernel: e = exp(s), s = (z − max)·inverse_t, padding lanes' e zeroed.
+    __m256 shift = _mm256_set1_ps(d.maximum), scale = _mm256_set1_ps(inverse_t);
+    double sum = 0, weighted = 0;
+    for (int start = 0; start < n; start += CK_FLUSH) {
+        int end = start + CK_FLUSH < n ? start + CK_FLUSH : n;
+        __m256 sums = _mm256_setzero_ps(), moments = _mm256_setzero_ps();
+        for (int i = start; i < end; i += 8) {
+            __m256i lanes = lanes8(end - i);
+            __m256 s = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(z + i, lanes), shift), scale);
+            __m256 e = _mm256_and_ps(exp_avx2(s), _mm256_castsi256_ps(lanes));
+            _mm256_maskstore_ps(p + i, lanes, e);
+            sums = _mm256_add_ps(sums, e);
+            moments = _mm256_fmadd_ps(e, s, moments);
+        }
+        sum += ck_sum8(sums);
+        weighted += ck_sum8(moments);
+    }
+    __m256 inverse = _mm256_set1_ps((float)(1 / sum));
+    for (int i = 0; i < n; i += 8) {
+        __m256i lanes = lanes8(n - i);
+        _mm256_maskstore_ps(p + i, lanes, _mm256_mul_ps(_mm256_maskload_ps(p + i, lanes), inverse));
+    }
+    d.log_sum = log(sum);
+    d.expectation = weighted / sum;
+    return d;
+}
+
+CK_AVX2 static int sample_index_avx2(const float *p, int n, float u) {
+    float cumulative = 0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float total = cumulative + ck_sum8(_mm256_loadu_ps(p + i));
+        if (u < total) {
+            int j = sample_index_scalar(p + i, 8, u, cumulative);
+            return i + (j < 0 ? 7 : j);
+        }
+        cumulative = total;
+    }
+    int tail = sample_index_scalar(p + i, n - i, u, cumulative);
+    return tail < 0 ? -1 : tail + i;
+}
+
+CK_AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, int n) {
+    const __m256 one = _mm256_set1_ps(1), zero = _mm256_setzero_ps();
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int i = 0; i < n; i += 8) {
+        __m256i lanes = lanes8(n - i);
+        __m256 g = _mm256_maskload_ps(gate + i, lanes);
+        __m256 e = exp_avx2(_mm256_or_ps(g, sign));  // exp(−|g|)
+        __m256 numerator = _mm256_blendv_ps(g, _mm256_mul_ps(g, e), _mm256_cmp_ps(g, zero, _CMP_LT_OQ));
+        __m256 silu = _mm256_div_ps(numerator, _mm256_add_ps(one, e));
+        _mm256_maskstore_ps(out + i, lanes, _mm256_mul_ps(silu, _mm256_maskload_ps(up + i, lanes)));
+    }
+}
+
 /// exp(x) for x ≤ 0, 16 lanes; scalef makes 2^n and sends deep underflow to 0 by itself.
 CK_AVX512 static inline __m512 exp_avx512(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // exp(−104) is below the smallest subnormal
@@ -249,6 +328,10 @@ void ck_swiglu(ck_path path, const float *gate, const float *up, float *out, int
         swiglu_avx512(gate, up, out, n);
         return;
     }
+    if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        swiglu_avx2(gate, up, out, n);
+        return;
+    }
 #endif
     swiglu_scalar(gate, up, out, n);
 }
@@ -258,6 +341,9 @@ ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, fl
     if (n > 0 && path == CK_PATH_AVX512 && ck_path_supported(path)) {
         return sampling_softmax_avx512(logits, n, inverse_t, probabilities);
     }
+    if (n > 0 && path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        return sampling_softmax_avx2(logits, n, inverse_t, probabilities);
+    }
 #endif
     return sampling_softmax_scalar(logits, n, inverse_t, probabilities);
 }
@@ -265,6 +351,7 @@ ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, fl
 int ck_sample_index(ck_path path, const float *probabilities, int n, float u) {
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) return sample_index_avx512(probabilities, n, u);
+    if (path == CK_PATH_AVX2 && ck_path_supported(path)) return sample_index_avx2(probabilities, n, u);
 #endif
     return sample_index_scalar(probabilities, n, u, 0);
 }

@@ -92,8 +92,8 @@ void ck_attention_values(ck_path path, const float *values, size_t value_stride,
 void ck_softmax(ck_path path, float *x, int n);
 
 /// out[i] = silu(gate[i])·up[i] = gate[i] / (1 + exp(−gate[i]))·up[i] for i in [0, n): Llama's
-/// gated feed-forward activation. `out` may alias `gate`. AVX-512 has a SIMD kernel (the softmax
-/// kernel's exp); other paths run the scalar reference with libm's expf.
+/// gated feed-forward activation. `out` may alias `gate`. The SIMD paths use the softmax kernels'
+/// exp; the scalar path libm's expf.
 void ck_swiglu(ck_path path, const float *gate, const float *up, float *out, int n);
 
 /// What sampling needs beside the probabilities (`ck_sampling_softmax`).
@@ -105,14 +105,14 @@ typedef struct {
 } ck_distribution;
 
 /// Sampling's softmax over a whole vocabulary: probabilities[i] = exp((z_i − max)·inverse_t) / Σ,
-/// with the maximum, its index and the sums log-probs and entropy need. Sums are kept in double
-/// (AVX-512: float lanes flushed to double every 1024 entries, the softmax kernel's exp); the
-/// other paths run the scalar reference, libm's expf in one double running sum.
+/// with the maximum, its index and the sums log-probs and entropy need. Sums are kept in double:
+/// the SIMD paths add in float lanes flushed to double every 1024 entries, with the softmax
+/// kernels' exp; the scalar path is libm's expf in one double running sum.
 ck_distribution ck_sampling_softmax(ck_path path, const float *logits, int n, float inverse_t, float *probabilities);
 
 /// The first index i with u < probabilities[0] + … + probabilities[i], or −1 when u is not below
-/// the whole sum (rounding can leave the sum of a distribution under 1). AVX-512 skips whole
-/// vectors by their sums and walks the crossing one in order, so every path finds the same index
+/// the whole sum (rounding can leave the sum of a distribution under 1). The SIMD paths skip whole
+/// vectors by their sums and walk the crossing one in order, so every path finds the same index
 /// up to the rounding of float sums.
 int ck_sample_index(ck_path path, const float *probabilities, int n, float u);
 
