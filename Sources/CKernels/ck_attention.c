@@ -2,8 +2,8 @@
 // block's readers against its keys (one dot product per reader and token) and the
 // probability-weighted sums of its values. They are C so that each runs in the widest vectors the
 // CPU has (chosen at run time, like the matrix products); Swift's own SIMD types compile to the
-// x86-64 baseline's 4-lane SSE. A block of a tree's shared prefix has many readers: AVX-512 takes
-// them four at a time, so each key or value vector loaded serves four queries.
+// x86-64 baseline's 4-lane SSE. A block of a tree's shared prefix has many readers: the SIMD paths
+// take them four at a time, so each key or value vector loaded serves four queries.
 #include "CKernels.h"
 
 // MARK: - Portable
@@ -58,6 +58,70 @@ CK_AVX2 static void values_avx2(const float *weights, const float *values, size_
         _mm256_storeu_ps(out + j, acc);
     }
     if (j < d) values_scalar(weights, values + j, stride, n, d - j, out + j);
+}
+
+/// The four sums of eight vectors' lanes, as one vector: [Σa[0], …, Σa[7]].
+CK_AVX2 static inline __m256 sum8x8(const __m256 a[8]) {
+    __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
+    __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
+    __m256 h0123 = _mm256_hadd_ps(h01, h23), h4567 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+
+/// Four readers' scores against the same keys, two tokens at a time (8 accumulators: AVX2 has 16
+/// registers), each key vector loaded once for the four queries. d must be a multiple of 8.
+CK_AVX2 static void scores4_avx2(const float *keys, size_t stride, int n, int d, float scale, const float *const *q,
+                                 float *const *out) {
+    const __m256 scales = _mm256_set1_ps(scale);
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        const float *k = keys + (size_t)t * stride;
+        __m256 acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+        for (int j = 0; j < d; j += 8) {
+            __m256 key0 = _mm256_loadu_ps(k + j), key1 = _mm256_loadu_ps(k + stride + j);
+            for (int r = 0; r < 4; r++) {
+                __m256 query = _mm256_loadu_ps(q[r] + j);
+                acc[2 * r] = _mm256_fmadd_ps(query, key0, acc[2 * r]);
+                acc[2 * r + 1] = _mm256_fmadd_ps(query, key1, acc[2 * r + 1]);
+            }
+        }
+        float sums[8];
+        _mm256_storeu_ps(sums, _mm256_mul_ps(sum8x8(acc), scales));
+        for (int r = 0; r < 4; r++) {
+            out[r][t] = sums[2 * r];
+            out[r][t + 1] = sums[2 * r + 1];
+        }
+    }
+    if (t < n) {
+        for (int r = 0; r < 4; r++) scores_avx2(q[r], keys + (size_t)t * stride, stride, 1, d, scale, out[r] + t);
+    }
+}
+
+/// Four readers' weighted values, 16 output floats of each in registers (8 accumulators) while
+/// the tokens stream past, each value vector loaded once for the four; as `values4_avx512`, a
+/// token is skipped only when all four weights are 0. d must be a multiple of 8.
+CK_AVX2 static void values4_avx2(const float *const *weights, const float *values, size_t stride, int n, int d,
+                                 float *const *out) {
+    for (int j = 0; j < d; j += 16) {
+        int chunks = d - j >= 16 ? 2 : 1;
+        __m256 acc[4][2];
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < chunks; c++) acc[r][c] = _mm256_loadu_ps(out[r] + j + 8 * c);
+        for (int t = 0; t < n; t++) {
+            float w[4] = {weights[0][t], weights[1][t], weights[2][t], weights[3][t]};
+            if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0) continue;
+            const float *v = values + (size_t)t * stride + j;
+            __m256 value0 = _mm256_loadu_ps(v), value1 = chunks == 2 ? _mm256_loadu_ps(v + 8) : _mm256_setzero_ps();
+            for (int r = 0; r < 4; r++) {
+                __m256 weight = _mm256_set1_ps(w[r]);
+                acc[r][0] = _mm256_fmadd_ps(weight, value0, acc[r][0]);
+                if (chunks == 2) acc[r][1] = _mm256_fmadd_ps(weight, value1, acc[r][1]);
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < chunks; c++) _mm256_storeu_ps(out[r] + j + 8 * c, acc[r][c]);
+    }
 }
 
 // MARK: - AVX-512 (16 lanes; a short last chunk under a mask)
@@ -219,6 +283,9 @@ void ck_attention_scores(ck_path path, const float *keys, size_t key_stride, int
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        if (d % 8 == 0) {
+            for (; r + 4 <= readers; r += 4) scores4_avx2(keys, key_stride, n, d, scale, queries + r, scores + r);
+        }
         for (; r < readers; r++) scores_avx2(queries[r], keys, key_stride, n, d, scale, scores[r]);
         return;
     }
@@ -236,6 +303,9 @@ void ck_attention_values(ck_path path, const float *values, size_t value_stride,
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        if (d % 8 == 0) {
+            for (; r + 4 <= readers; r += 4) values4_avx2(weights + r, values, value_stride, n, d, out + r);
+        }
         for (; r < readers; r++) values_avx2(weights[r], values, value_stride, n, d, out[r]);
         return;
     }

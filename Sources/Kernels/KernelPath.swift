@@ -1,5 +1,11 @@
 import CKernels
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The instruction path of the C kernels (quantised products, attention), chosen at run time from
 /// what the CPU advertises (cpuid) and the OS enables (xgetbv); AMX is never used.
 public enum KernelPath: String, Sendable, CaseIterable {
@@ -10,8 +16,40 @@ public enum KernelPath: String, Sendable, CaseIterable {
     /// AVX-512 F/BW/VL: 16 lanes.
     case avx512
 
-    /// The fastest path this machine runs.
-    public static let best: KernelPath = KernelPath(ck_best_path())
+    /// The path every kernel runs on: the fastest this machine runs, or the one the environment
+    /// variable `ARBOR_KERNEL_PATH` names (`scalar`, `avx2`, `avx512`), to measure one path against
+    /// another (`arbor bench engine` prints the path in use). A name that is not a path, or one
+    /// this machine cannot run, stops the process with a message saying so.
+    public static let best: KernelPath = {
+        let name = getenv("ARBOR_KERNEL_PATH").map { String(cString: $0) }
+        switch selected(byName: name) {
+        case .success(let path):
+            return path
+        case .failure(let problem):
+            let line = Array("arbor: \(problem.message)\n".utf8)
+            _ = write(2, line, line.count)
+            exit(2)
+        }
+    }()
+
+    /// Why `ARBOR_KERNEL_PATH` cannot be honoured.
+    struct SelectionProblem: Error {
+        let message: String
+    }
+
+    /// The path `name` selects: the fastest supported one when `name` is nil or empty.
+    static func selected(byName name: String?) -> Result<KernelPath, SelectionProblem> {
+        guard let name, !name.isEmpty else { return .success(KernelPath(ck_best_path())) }
+        guard let path = KernelPath(rawValue: name) else {
+            let names = allCases.map(\.rawValue).joined(separator: ", ")
+            return .failure(SelectionProblem(message: "ARBOR_KERNEL_PATH=\(name) is not a kernel path; use one of \(names)"))
+        }
+        guard path.isSupported else {
+            let names = supported.map(\.rawValue).joined(separator: ", ")
+            return .failure(SelectionProblem(message: "ARBOR_KERNEL_PATH=\(name): this CPU cannot run it; it runs \(names)"))
+        }
+        return .success(path)
+    }
 
     /// Whether this machine can run the path.
     public var isSupported: Bool { ck_path_supported(cPath) != 0 }

@@ -7,11 +7,18 @@ struct GroupedQueryAttentionTests {
     /// A tree of three sequences in a pool of 4-token blocks: a shared 2-block prefix (blocks 0, 1),
     /// then seq A continues in block 2, B in block 3 (a copy-on-write split), C in blocks 4 and 5.
     /// Rows: A decodes at position 9, B at 10, C prefills positions 12...14.
-    /// Heads of 20 floats leave a short last vector on every path (16 + 4 lanes, 8 + 8 + 4).
+    /// Heads of 20 floats leave a short last vector on every path (16 + 4 lanes, 8 + 8 + 4); heads
+    /// of 64 take the four-reader kernels of every SIMD path (blocks 0 and 1 have five readers).
     @Test("the blocked, batched kernel matches naive attention per row, on each path, alone and in a team",
         arguments: KernelPath.allCases, [1, 3])
     func matchesNaive(path: KernelPath, threads: Int) {
-        let g = AttentionGeometry(heads: 6, kvHeads: 2, headDim: 20, blockSize: 4)
+        for headDim in [20, 64] {
+            check(path: path, threads: threads, headDim: headDim)
+        }
+    }
+
+    func check(path: KernelPath, threads: Int, headDim: Int) {
+        let g = AttentionGeometry(heads: 6, kvHeads: 2, headDim: headDim, blockSize: 4)
         let keys = randomFloats(6 * g.blockStride, seed: 50)
         let values = randomFloats(6 * g.blockStride, seed: 51)
         let tables = [[0, 1, 2], [0, 1, 3], [0, 1, 4, 5]]
@@ -52,7 +59,7 @@ struct GroupedQueryAttentionTests {
             let query = Array(queries[(row * g.queryStride)..<((row + 1) * g.queryStride)])
             GroupedQueryAttention.naive(query: query, keys: k, values: v, length: length, geometry: g, into: &expected)
             let actual = Array(out[(row * g.queryStride)..<((row + 1) * g.queryStride)])
-            #expect(maxDifference(actual, expected) < 1e-5, "\(path) row \(row)")
+            #expect(maxDifference(actual, expected) < 1e-5, "\(path) head size \(headDim) row \(row)")
         }
     }
 }
