@@ -12,7 +12,8 @@ public struct AttentionPlan: Sendable {
         public var index: Int
         /// Tokens to read from the block: the furthest any reader sees, ≤ the block size.
         public var tokenCount: Int
-        /// Range of this block's readers in `readerRows` / `readerStarts`.
+        /// Range of this block's readers in `readerRows` / `readerStarts`, in ascending row order
+        /// (the attention kernel splits the rows over its threads).
         public var readers: Range<Int>
 
         /// A block entry; see the field docs.

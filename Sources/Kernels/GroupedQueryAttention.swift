@@ -91,10 +91,18 @@ public final class GroupedQueryAttention {
             queryPointers: queryPointers.reserve(pointerCount), scorePointers: scorePointers.reserve(pointerCount),
             weightPointers: weightPointers.reserve(pointerCount), outputPointers: outputPointers.reserve(pointerCount),
             out: out)
+        // Heads × groups of rows: nine heads alone would leave one of two threads idle a ninth
+        // of the time.
+        let heads = geometry.heads, rowGroups = max(1, min(team?.size ?? 1, plan.rows))
+        let parts = heads * rowGroups
+        func run(part: Int) {
+            let group = part % rowGroups
+            work.run(head: part / rowGroups, rows: plan.rows * group / rowGroups..<plan.rows * (group + 1) / rowGroups)
+        }
         if let team {
-            team.run(parts: geometry.heads) { work.run(head: $0) }
+            team.run(parts: parts) { run(part: $0) }
         } else {
-            for head in 0..<geometry.heads { work.run(head: head) }
+            for part in 0..<parts { run(part: part) }
         }
     }
 
@@ -128,8 +136,8 @@ public final class GroupedQueryAttention {
     }
 }
 
-/// One layer's attention for one query head at a time; heads write disjoint parts of the scores
-/// and of `out`, so several may run at once.
+/// One layer's attention for one query head and a range of rows at a time; each such part writes
+/// its own parts of the scores and of `out`, so several may run at once.
 private struct HeadAttention: @unchecked Sendable {
     let geometry: AttentionGeometry
     let path: ck_path
@@ -145,7 +153,7 @@ private struct HeadAttention: @unchecked Sendable {
     let outputPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let out: UnsafeMutablePointer<Float>
 
-    func run(head h: Int) {
+    func run(head h: Int, rows: Range<Int>) {
         let g = geometry
         let stride = plan.scoreStride
         let kvOffset = (h / g.groupSize) * g.headDim
@@ -158,7 +166,7 @@ private struct HeadAttention: @unchecked Sendable {
         let entries = plan.readerRows.count
         let readerQueries = queryPointers + h * entries, readerScores = scorePointers + h * entries
         let readerWeights = weightPointers + h * entries, readerOutputs = outputPointers + h * entries
-        for entry in 0..<entries {
+        for entry in 0..<entries where rows.contains(plan.readerRows[entry]) {
             let row = plan.readerRows[entry]
             readerQueries[entry] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
             readerScores[entry] = scoreRow(row) + plan.readerStarts[entry]
@@ -170,15 +178,16 @@ private struct HeadAttention: @unchecked Sendable {
         // that sees fewer of the block's tokens than its furthest reader gets scores past its own
         // position too; the zeroing after softmax drops them.
         for block in plan.blocks {
-            let first = block.readers.lowerBound
+            let mine = readers(of: block, in: rows)
+            guard !mine.isEmpty else { continue }
             ck_attention_scores(
                 path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), scale, Int32(block.readers.count), readerQueries + first, readerScores + first)
+                Int32(g.headDim), scale, Int32(mine.count), readerQueries + mine.lowerBound, readerScores + mine.lowerBound)
         }
 
         // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
         // value sums skip zero weights.
-        for row in 0..<plan.rows {
+        for row in rows {
             let visible = plan.lastPositions[row] + 1
             let r = scoreRow(row)
             ck_softmax(path, r, Int32(visible))
@@ -188,11 +197,22 @@ private struct HeadAttention: @unchecked Sendable {
 
         // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
         for block in plan.blocks {
-            let first = block.readers.lowerBound
+            let mine = readers(of: block, in: rows)
+            guard !mine.isEmpty else { continue }
             ck_attention_values(
                 path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), Int32(block.readers.count), readerWeights + first, readerOutputs + first)
+                Int32(g.headDim), Int32(mine.count), readerWeights + mine.lowerBound, readerOutputs + mine.lowerBound)
         }
+    }
+
+    /// The reader entries of `block` whose rows are in `rows`: one run, as a block lists its
+    /// readers in row order.
+    private func readers(of block: AttentionPlan.Block, in rows: Range<Int>) -> Range<Int> {
+        var lower = block.readers.lowerBound
+        while lower < block.readers.upperBound, plan.readerRows[lower] < rows.lowerBound { lower += 1 }
+        var upper = lower
+        while upper < block.readers.upperBound, plan.readerRows[upper] < rows.upperBound { upper += 1 }
+        return lower..<upper
     }
 }
 
