@@ -99,7 +99,7 @@ CK_AVX2 static void scores4_avx2(const float *keys, size_t stride, int n, int d,
 }
 
 /// Four readers' weighted values, 16 output floats of each in registers (8 accumulators) while
-/// the tokens stream past, each value vector loaded once for the four; as `values4_avx512`, a
+/// the tokens stream past, each value vector loaded once for the four; as `values_group_avx512`, a
 /// token is skipped only when all four weights are 0. d must be a multiple of 8.
 CK_AVX2 static void values4_avx2(const float *const *weights, const float *values, size_t stride, int n, int d,
                                  float *const *out) {
@@ -202,28 +202,29 @@ CK_AVX512 static void values1_avx512(const float *weights, const float *values, 
     }
 }
 
-/// Four readers' scores against the same keys: a 4 × 4 tile of (reader, token) accumulators, each
-/// key vector loaded once for the four queries. Tokens past the last whole four are done one at
-/// a time, the four readers' sums reduced together.
-CK_AVX512 static void scores4_avx512(const float *keys, size_t stride, int n, int d, float scale,
-                                     const float *const *q, float *const *out) {
+/// The scores of a group of R readers (2 to 4; a constant where it is inlined) against the same
+/// keys: an R × 4 tile of (reader, token) accumulators, each key vector loaded once for the R
+/// queries. Tokens past the last whole four are done one at a time, the readers' sums reduced
+/// together.
+CK_AVX512 static inline __attribute__((always_inline)) void scores_group_avx512(
+    int R, const float *keys, size_t stride, int n, int d, float scale, const float *const *q, float *const *out) {
     const __m128 scales = _mm_set1_ps(scale);
     int t = 0;
     for (; t + 4 <= n; t += 4) {
         const float *k = keys + (size_t)t * stride;
         __m512 acc[4][4];
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < R; r++)
             for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
         for (int j = 0; j < d; j += 16) {
             __mmask16 lanes = ck_lanes16(d - j);
             __m512 key[4];
             for (int i = 0; i < 4; i++) key[i] = _mm512_maskz_loadu_ps(lanes, k + i * stride + j);
-            for (int r = 0; r < 4; r++) {
+            for (int r = 0; r < R; r++) {
                 __m512 query = _mm512_maskz_loadu_ps(lanes, q[r] + j);
                 for (int i = 0; i < 4; i++) acc[r][i] = _mm512_fmadd_ps(query, key[i], acc[r][i]);
             }
         }
-        for (int r = 0; r < 4; r++) {
+        for (int r = 0; r < R; r++) {
             _mm_storeu_ps(out[r] + t, _mm_mul_ps(sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]), scales));
         }
     }
@@ -233,40 +234,66 @@ CK_AVX512 static void scores4_avx512(const float *keys, size_t stride, int n, in
         for (int j = 0; j < d; j += 16) {
             __mmask16 lanes = ck_lanes16(d - j);
             __m512 key = _mm512_maskz_loadu_ps(lanes, k + j);
-            for (int r = 0; r < 4; r++) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, q[r] + j), key, acc[r]);
+            for (int r = 0; r < R; r++) acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, q[r] + j), key, acc[r]);
         }
         float sums[4];
         _mm_storeu_ps(sums, _mm_mul_ps(sum4(acc[0], acc[1], acc[2], acc[3]), scales));
-        for (int r = 0; r < 4; r++) out[r][t] = sums[r];
+        for (int r = 0; r < R; r++) out[r][t] = sums[r];
     }
 }
 
-/// Four readers' weighted values: 64 floats of each reader's output in registers (16
-/// accumulators) while the tokens stream past, each value vector loaded once for the four. A
-/// token is skipped only when all four weights are 0; otherwise a zero weight adds 0·v, which is
-/// why the cache must hold finite numbers (it is zero-filled).
-CK_AVX512 static void values4_avx512(const float *const *weights, const float *values, size_t stride, int n, int d,
-                                     float *const *out) {
+/// The weighted values of a group of R readers (2 to 4): 64 floats of each reader's output in
+/// registers while the tokens stream past, each value vector loaded once for the group. A token
+/// is skipped only when all R weights are 0; otherwise a zero weight adds 0·v, which is why the
+/// cache must hold finite numbers (it is zero-filled).
+CK_AVX512 static inline __attribute__((always_inline)) void values_group_avx512(
+    int R, const float *const *weights, const float *values, size_t stride, int n, int d, float *const *out) {
     for (int j = 0; j < d; j += 64) {
         __mmask16 lanes[4];
         __m512 acc[4][4];
         for (int c = 0; c < 4; c++) {
             lanes[c] = ck_lanes16(d - j - 16 * c);
-            for (int r = 0; r < 4; r++) acc[r][c] = _mm512_maskz_loadu_ps(lanes[c], out[r] + j + 16 * c);
+            for (int r = 0; r < R; r++) acc[r][c] = _mm512_maskz_loadu_ps(lanes[c], out[r] + j + 16 * c);
         }
         for (int t = 0; t < n; t++) {
-            float w[4] = {weights[0][t], weights[1][t], weights[2][t], weights[3][t]};
-            if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0) continue;
+            float w[4];
+            int any = 0;
+            for (int r = 0; r < R; r++) any |= (w[r] = weights[r][t]) != 0;
+            if (!any) continue;
             const float *v = values + (size_t)t * stride + j;
             __m512 value[4];
             for (int c = 0; c < 4; c++) value[c] = _mm512_maskz_loadu_ps(lanes[c], v + 16 * c);
-            for (int r = 0; r < 4; r++) {
+            for (int r = 0; r < R; r++) {
                 __m512 weight = _mm512_set1_ps(w[r]);
                 for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(weight, value[c], acc[r][c]);
             }
         }
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < R; r++)
             for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(out[r] + j + 16 * c, lanes[c], acc[r][c]);
+    }
+}
+
+/// All of a block's readers: groups of four, then the rest as one group of two or three, or
+/// alone on the one-reader kernel.
+CK_AVX512 static void scores_avx512(const float *keys, size_t stride, int n, int d, float scale, int readers,
+                                    const float *const *q, float *const *out) {
+    int r = 0;
+    for (; r + 4 <= readers; r += 4) scores_group_avx512(4, keys, stride, n, d, scale, q + r, out + r);
+    switch (readers - r) {
+    case 3: scores_group_avx512(3, keys, stride, n, d, scale, q + r, out + r); break;
+    case 2: scores_group_avx512(2, keys, stride, n, d, scale, q + r, out + r); break;
+    case 1: scores1_avx512(q[r], keys, stride, n, d, scale, out[r]); break;
+    }
+}
+
+CK_AVX512 static void values_avx512(const float *const *weights, const float *values, size_t stride, int n, int d,
+                                    int readers, float *const *out) {
+    int r = 0;
+    for (; r + 4 <= readers; r += 4) values_group_avx512(4, weights + r, values, stride, n, d, out + r);
+    switch (readers - r) {
+    case 3: values_group_avx512(3, weights + r, values, stride, n, d, out + r); break;
+    case 2: values_group_avx512(2, weights + r, values, stride, n, d, out + r); break;
+    case 1: values1_avx512(weights[r], values, stride, n, d, out[r]); break;
     }
 }
 #endif
@@ -278,8 +305,7 @@ void ck_attention_scores(ck_path path, const float *keys, size_t key_stride, int
     int r = 0;
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
-        for (; r + 4 <= readers; r += 4) scores4_avx512(keys, key_stride, n, d, scale, queries + r, scores + r);
-        for (; r < readers; r++) scores1_avx512(queries[r], keys, key_stride, n, d, scale, scores[r]);
+        scores_avx512(keys, key_stride, n, d, scale, readers, queries, scores);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
@@ -298,8 +324,7 @@ void ck_attention_values(ck_path path, const float *values, size_t value_stride,
     int r = 0;
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
-        for (; r + 4 <= readers; r += 4) values4_avx512(weights + r, values, value_stride, n, d, out + r);
-        for (; r < readers; r++) values1_avx512(weights[r], values, value_stride, n, d, out[r]);
+        values_avx512(weights, values, value_stride, n, d, readers, out);
         return;
     }
     if (path == CK_PATH_AVX2 && ck_path_supported(path)) {

@@ -39,13 +39,13 @@ public struct AttentionGeometry: Sendable, Equatable {
 /// Causal grouped-query attention of a batch of query rows over a block-structured KV cache,
 /// following an `AttentionPlan`: softmax(q·Kᵀ/√d) · V per head.
 ///
-/// The query heads are independent, so they are the parts a `ComputeTeam` shares out. Per head,
-/// the scores of each block's readers against it come from one C kernel call (one dot product
-/// per reader and cached token, in the widest vectors the CPU has), softmax (also C) runs per row
-/// over exactly the visible positions (max subtracted first), and the probability-weighted values
-/// are summed block by block, again all of a block's readers in one call. A block shared by many
-/// readers (a tree's common prefix) is thus streamed through the kernel once for all of them.
-/// Not thread-safe.
+/// The KV heads are independent, so they (times groups of rows) are the parts a `ComputeTeam`
+/// shares out. Per KV head, the scores of each block's readers (its rows' query heads of that KV
+/// head) come from one C kernel call (one dot product per reader and cached token, in the widest
+/// vectors the CPU has), softmax (also C) runs per row and head over exactly the visible
+/// positions (max subtracted first), and the probability-weighted values are summed block by
+/// block, again all of a block's readers in one call. A block shared by many readers (a tree's
+/// common prefix) is thus streamed through the kernel once for all of them. Not thread-safe.
 public final class GroupedQueryAttention {
     /// The head geometry.
     public let geometry: AttentionGeometry
@@ -85,19 +85,19 @@ public final class GroupedQueryAttention {
         valueBase: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, team: ComputeTeam? = nil
     ) {
         let pointerCount = geometry.heads * plan.readerRows.count
-        let work = HeadAttention(
+        let work = KVHeadAttention(
             geometry: geometry, path: path.cPath, plan: plan, queries: queries, keyBase: keyBase, valueBase: valueBase,
             scores: scores.reserve(plan.rows * geometry.heads * plan.scoreStride),
             queryPointers: queryPointers.reserve(pointerCount), scorePointers: scorePointers.reserve(pointerCount),
             weightPointers: weightPointers.reserve(pointerCount), outputPointers: outputPointers.reserve(pointerCount),
             out: out)
-        // Heads × groups of rows: nine heads alone would leave one of two threads idle a ninth
-        // of the time.
-        let heads = geometry.heads, rowGroups = max(1, min(team?.size ?? 1, plan.rows))
-        let parts = heads * rowGroups
+        // KV heads × groups of rows: SmolLM2's three KV heads alone would leave one of two threads
+        // idle a third of the time.
+        let kvHeads = geometry.kvHeads, rowGroups = max(1, min(team?.size ?? 1, plan.rows))
+        let parts = kvHeads * rowGroups
         func run(part: Int) {
             let group = part % rowGroups
-            work.run(head: part / rowGroups, rows: plan.rows * group / rowGroups..<plan.rows * (group + 1) / rowGroups)
+            work.run(kvHead: part / rowGroups, rows: plan.rows * group / rowGroups..<plan.rows * (group + 1) / rowGroups)
         }
         if let team {
             team.run(parts: parts) { run(part: $0) }
@@ -136,9 +136,14 @@ public final class GroupedQueryAttention {
     }
 }
 
-/// One layer's attention for one query head and a range of rows at a time; each such part writes
-/// its own parts of the scores and of `out`, so several may run at once.
-private struct HeadAttention: @unchecked Sendable {
+/// One layer's attention for the query heads of one KV head over a range of rows at a time; each
+/// such part writes its own parts of the scores and of `out`, so several may run at once.
+///
+/// The query heads of a KV head read the same keys and values, so each (row, query head) pair is
+/// a reader of the blocks its row reads: a block's kernel call takes all of them, and even a
+/// block only one row reads (a branch's own tail) meets its keys with the group's three queries
+/// at once.
+private struct KVHeadAttention: @unchecked Sendable {
     let geometry: AttentionGeometry
     let path: ck_path
     let plan: AttentionPlan
@@ -146,62 +151,73 @@ private struct HeadAttention: @unchecked Sendable {
     let keyBase: UnsafePointer<Float>
     let valueBase: UnsafePointer<Float>
     let scores: UnsafeMutablePointer<Float>  // rows × heads × scoreStride
-    // heads × reader entries each; head h uses entries [h·entries, (h + 1)·entries).
+    // heads × reader entries each: KV head k's readers from k·G·entries, reader entry e's query
+    // heads at G·e ..< G·(e + 1) after that (G = groupSize).
     let queryPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let scorePointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let weightPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let outputPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let out: UnsafeMutablePointer<Float>
 
-    func run(head h: Int, rows: Range<Int>) {
+    func run(kvHead: Int, rows: Range<Int>) {
         let g = geometry
+        let group = g.groupSize
+        let heads = kvHead * group..<(kvHead + 1) * group
         let stride = plan.scoreStride
-        let kvOffset = (h / g.groupSize) * g.headDim
+        let kvOffset = kvHead * g.headDim
         let scale = 1 / Float(g.headDim).squareRoot()
-        func scoreRow(_ row: Int) -> UnsafeMutablePointer<Float> { scores + (row * g.heads + h) * stride }
-        func outRow(_ row: Int) -> UnsafeMutablePointer<Float> { out + row * g.queryStride + h * g.headDim }
+        func scoreRow(_ row: Int, _ h: Int) -> UnsafeMutablePointer<Float> { scores + (row * g.heads + h) * stride }
+        func outRow(_ row: Int, _ h: Int) -> UnsafeMutablePointer<Float> { out + row * g.queryStride + h * g.headDim }
 
-        // Per reader entry (a block and one row reading it): where its query, its scores for the
-        // block's tokens and its output are, so each block's kernel call takes all its readers.
+        // Per reader (a block, one row reading it, one query head): where its query, its scores
+        // for the block's tokens and its output are, so each block's kernel call takes them all.
         let entries = plan.readerRows.count
-        let readerQueries = queryPointers + h * entries, readerScores = scorePointers + h * entries
-        let readerWeights = weightPointers + h * entries, readerOutputs = outputPointers + h * entries
+        let base = kvHead * group * entries
+        let readerQueries = queryPointers + base, readerScores = scorePointers + base
+        let readerWeights = weightPointers + base, readerOutputs = outputPointers + base
         for entry in 0..<entries where rows.contains(plan.readerRows[entry]) {
             let row = plan.readerRows[entry]
-            readerQueries[entry] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
-            readerScores[entry] = scoreRow(row) + plan.readerStarts[entry]
-            readerWeights[entry] = UnsafePointer(readerScores[entry])
-            readerOutputs[entry] = outRow(row)
+            for (j, h) in heads.enumerated() {
+                let reader = entry * group + j
+                readerQueries[reader] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
+                readerScores[reader] = scoreRow(row, h) + plan.readerStarts[entry]
+                readerWeights[reader] = UnsafePointer(readerScores[reader])
+                readerOutputs[reader] = outRow(row, h)
+            }
         }
 
-        // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, h / groupSize]. A reader
-        // that sees fewer of the block's tokens than its furthest reader gets scores past its own
+        // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, kvHead]. A reader that
+        // sees fewer of the block's tokens than its furthest reader gets scores past its own
         // position too; the zeroing after softmax drops them.
         for block in plan.blocks {
             let mine = readers(of: block, in: rows)
             guard !mine.isEmpty else { continue }
+            let first = mine.lowerBound * group
             ck_attention_scores(
                 path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), scale, Int32(mine.count), readerQueries + mine.lowerBound, readerScores + mine.lowerBound)
+                Int32(g.headDim), scale, Int32(mine.count * group), readerQueries + first, readerScores + first)
         }
 
         // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
         // value sums skip zero weights.
         for row in rows {
             let visible = plan.lastPositions[row] + 1
-            let r = scoreRow(row)
-            ck_softmax(path, r, Int32(visible))
-            if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
-            outRow(row).update(repeating: 0, count: g.headDim)
+            for h in heads {
+                let r = scoreRow(row, h)
+                ck_softmax(path, r, Int32(visible))
+                if visible < stride { (r + visible).update(repeating: 0, count: stride - visible) }
+                outRow(row, h).update(repeating: 0, count: g.headDim)
+            }
         }
 
-        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, h / groupSize].
+        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, kvHead].
         for block in plan.blocks {
             let mine = readers(of: block, in: rows)
             guard !mine.isEmpty else { continue }
+            let first = mine.lowerBound * group
             ck_attention_values(
                 path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), Int32(mine.count), readerWeights + mine.lowerBound, readerOutputs + mine.lowerBound)
+                Int32(g.headDim), Int32(mine.count * group), readerWeights + first, readerOutputs + first)
         }
     }
 
