@@ -337,3 +337,10 @@ void ck_attention_values(ck_path path, const float *values, size_t value_stride,
 #endif
     for (; r < readers; r++) values_scalar(weights[r], values, value_stride, n, d, out[r]);
 }
+
+void ck_prefetch_rows(const float *base, size_t stride, int n, int floats) {
+    for (int t = 0; t < n; t++) {
+        const char *row = (const char *)(base + (size_t)t * stride);
+        for (size_t offset = 0; offset < (size_t)floats * sizeof(float); offset += 64) __builtin_prefetch(row + offset, 0, 3);
+    }
+}

@@ -189,10 +189,11 @@ private struct KVHeadAttention: @unchecked Sendable {
         // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, kvHead]. A reader that
         // sees fewer of the block's tokens than its furthest reader gets scores past its own
         // position too; the zeroing after softmax drops them.
-        for block in plan.blocks {
+        for (index, block) in plan.blocks.enumerated() {
             let mine = readers(of: block, in: rows)
             guard !mine.isEmpty else { continue }
             let first = mine.lowerBound * group
+            prefetch(after: index, from: keyBase + kvOffset)
             ck_attention_scores(
                 path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
                 Int32(g.headDim), scale, Int32(mine.count * group), readerQueries + first, readerScores + first)
@@ -211,14 +212,24 @@ private struct KVHeadAttention: @unchecked Sendable {
         }
 
         // Values: out[row, h] = Σ_t P[row, h, t] · v[t, kvHead].
-        for block in plan.blocks {
+        for (index, block) in plan.blocks.enumerated() {
             let mine = readers(of: block, in: rows)
             guard !mine.isEmpty else { continue }
             let first = mine.lowerBound * group
+            prefetch(after: index, from: valueBase + kvOffset)
             ck_attention_values(
                 path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
                 Int32(g.headDim), Int32(mine.count * group), readerWeights + first, readerOutputs + first)
         }
+    }
+
+    /// Asks for the next block's rows of this KV head (keys or values, from `base`) while block
+    /// `index` is multiplied: the cache does not hold a layer's blocks from one step to the next.
+    private func prefetch(after index: Int, from base: UnsafePointer<Float>) {
+        guard index + 1 < plan.blocks.count else { return }
+        let next = plan.blocks[index + 1]
+        ck_prefetch_rows(
+            base + next.index * geometry.blockStride, geometry.kvStride, Int32(next.tokenCount), Int32(geometry.headDim))
     }
 
     /// The reader entries of `block` whose rows are in `rows`: one run, as a block lists its

@@ -87,6 +87,10 @@ void ck_attention_scores(ck_path path, const float *keys, size_t key_stride, int
 void ck_attention_values(ck_path path, const float *values, size_t value_stride, int n, int d, int readers,
                          const float *const *weights, float *const *out);
 
+/// Asks for n rows of `floats` floats, `stride` floats apart, to be brought into cache: the next
+/// cache block's keys or values while the current one is multiplied.
+void ck_prefetch_rows(const float *base, size_t stride, int n, int floats);
+
 /// In place: x[i] ← exp(x[i] − max) / Σ exp(x − max) over n floats (the SIMD paths' exp is within
 /// about one ulp of libm's).
 void ck_softmax(ck_path path, float *x, int n);
