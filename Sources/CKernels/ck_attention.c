@@ -1,5 +1,5 @@
-// The inner loops of decode attention, per query head and cache block: the query rows of the
-// block's readers against its keys (one dot product per reader and token) and the
+// The inner loops of attention, per cache block and KV head: the queries of the block's readers
+// (each a row and a query head) against its keys (one dot product per reader and token) and the
 // probability-weighted sums of its values. They are C so that each runs in the widest vectors the
 // CPU has (chosen at run time, like the matrix products); Swift's own SIMD types compile to the
 // x86-64 baseline's 4-lane SSE. A block of a tree's shared prefix has many readers: the SIMD paths
@@ -60,7 +60,7 @@ CK_AVX2 static void values_avx2(const float *weights, const float *values, size_
     if (j < d) values_scalar(weights, values + j, stride, n, d - j, out + j);
 }
 
-/// The four sums of eight vectors' lanes, as one vector: [Σa[0], …, Σa[7]].
+/// The sums of eight vectors' lanes, as one vector: [Σa[0], …, Σa[7]].
 CK_AVX2 static inline __m256 sum8x8(const __m256 a[8]) {
     __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
     __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
