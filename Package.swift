@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "arbor",
             dependencies: [
-                "Worker", "Coordinator", "ArborProtocol",
+                "Worker", "Coordinator", "ArborProtocol", "Kernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

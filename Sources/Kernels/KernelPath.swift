@@ -18,27 +18,24 @@ public enum KernelPath: String, Sendable, CaseIterable {
 
     /// The path every kernel runs on: the fastest this machine runs, or the one the environment
     /// variable `ARBOR_KERNEL_PATH` names (`scalar`, `avx2`, `avx512`), to measure one path against
-    /// another (`arbor bench engine` prints the path in use). A name that is not a path, or one
-    /// this machine cannot run, stops the process with a message saying so.
+    /// another (`arbor bench engine` prints the path in use). `arbor` refuses a bad name before any
+    /// command starts (`selected(byName:)`); here it counts as unset.
     public static let best: KernelPath = {
         let name = getenv("ARBOR_KERNEL_PATH").map { String(cString: $0) }
-        switch selected(byName: name) {
-        case .success(let path):
-            return path
-        case .failure(let problem):
-            let line = Array("arbor: \(problem.message)\n".utf8)
-            _ = write(2, line, line.count)
-            exit(2)
-        }
+        return (try? selected(byName: name).get()) ?? KernelPath(ck_best_path())
     }()
 
-    /// Why `ARBOR_KERNEL_PATH` cannot be honoured.
-    struct SelectionProblem: Error {
-        let message: String
+    /// Why a name in `ARBOR_KERNEL_PATH` cannot be honoured.
+    public struct SelectionProblem: Error, Sendable, CustomStringConvertible {
+        /// What is wrong and which names would work.
+        public let message: String
+
+        public var description: String { message }
     }
 
-    /// The path `name` selects: the fastest supported one when `name` is nil or empty.
-    static func selected(byName name: String?) -> Result<KernelPath, SelectionProblem> {
+    /// The path `name` selects: the fastest supported one when `name` is nil or empty; a failure
+    /// naming the alternatives when it is not a path or this machine cannot run it.
+    public static func selected(byName name: String?) -> Result<KernelPath, SelectionProblem> {
         guard let name, !name.isEmpty else { return .success(KernelPath(ck_best_path())) }
         guard let path = KernelPath(rawValue: name) else {
             let names = allCases.map(\.rawValue).joined(separator: ", ")

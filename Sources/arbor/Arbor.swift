@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Kernels
 
 /// The one Arbor CLI: a thin tree of subcommands over the Worker and Coordinator libraries.
 @main
@@ -15,4 +17,15 @@ struct Arbor: AsyncParsableCommand {
             KeygenCommand.self,
         ]
     )
+
+    /// Checks what the kernels read from the environment (`ARBOR_KERNEL_PATH`) before any
+    /// command starts, so a bad value stops `arbor` with a message instead of a worker mid-job,
+    /// then runs the command.
+    static func main() async {
+        let name = ProcessInfo.processInfo.environment["ARBOR_KERNEL_PATH"]
+        if case .failure(let problem) = KernelPath.selected(byName: name) {
+            exit(withError: problem)
+        }
+        await main(nil)
+    }
 }
