@@ -53,7 +53,7 @@ public final class LlamaCppServer: Sendable {
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", launcher] + arguments
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("arbor-llama-server-\(port).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // opening it below reports a failure
         do {
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
