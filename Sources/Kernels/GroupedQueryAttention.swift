@@ -189,14 +189,9 @@ private struct KVHeadAttention: @unchecked Sendable {
         // Scores: S[row, h, start + t] = scale · q[row, h] · k[block, t, kvHead]. A reader that
         // sees fewer of the block's tokens than its furthest reader gets scores past its own
         // position too; the zeroing after softmax drops them.
-        for (index, block) in plan.blocks.enumerated() {
-            let mine = readers(of: block, in: rows)
-            guard !mine.isEmpty else { continue }
-            let first = mine.lowerBound * group
-            prefetch(after: index, from: keyBase + kvOffset)
+        forEachBlock(readBy: rows, in: keyBase + kvOffset) { keys, tokens, first, count in
             ck_attention_scores(
-                path, keyBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), scale, Int32(mine.count * group), readerQueries + first, readerScores + first)
+                path, keys, g.kvStride, tokens, Int32(g.headDim), scale, count, readerQueries + first, readerScores + first)
         }
 
         // Softmax over the visible positions 0...last; the rest of the row is zeroed, and the
@@ -212,24 +207,33 @@ private struct KVHeadAttention: @unchecked Sendable {
         }
 
         // Values: out[row, h] = Σ_t P[row, h, t] · v[t, kvHead].
-        for (index, block) in plan.blocks.enumerated() {
-            let mine = readers(of: block, in: rows)
-            guard !mine.isEmpty else { continue }
-            let first = mine.lowerBound * group
-            prefetch(after: index, from: valueBase + kvOffset)
+        forEachBlock(readBy: rows, in: valueBase + kvOffset) { values, tokens, first, count in
             ck_attention_values(
-                path, valueBase + block.index * g.blockStride + kvOffset, g.kvStride, Int32(block.tokenCount),
-                Int32(g.headDim), Int32(mine.count * group), readerWeights + first, readerOutputs + first)
+                path, values, g.kvStride, tokens, Int32(g.headDim), count, readerWeights + first, readerOutputs + first)
         }
     }
 
-    /// Asks for the next block's rows of this KV head (keys or values, from `base`) while block
-    /// `index` is multiplied: the cache does not hold a layer's blocks from one step to the next.
-    private func prefetch(after index: Int, from base: UnsafePointer<Float>) {
-        guard index + 1 < plan.blocks.count else { return }
-        let next = plan.blocks[index + 1]
-        ck_prefetch_rows(
-            base + next.index * geometry.blockStride, geometry.kvStride, Int32(next.tokenCount), Int32(geometry.headDim))
+    /// Calls `body` for each block some of `rows` read, with where the block's rows of this KV
+    /// head start in `pool` (block 0's keys or values at this KV head's offset), its token count,
+    /// and the first and number of its readers among `rows`. The next block's rows are asked for
+    /// before `body` multiplies this one: the cache does not hold a layer's blocks from one step
+    /// to the next.
+    private func forEachBlock(
+        readBy rows: Range<Int>, in pool: UnsafePointer<Float>,
+        _ body: (_ block: UnsafePointer<Float>, _ tokens: Int32, _ first: Int, _ count: Int32) -> Void
+    ) {
+        let g = geometry
+        for (index, block) in plan.blocks.enumerated() {
+            let mine = readers(of: block, in: rows)
+            guard !mine.isEmpty else { continue }
+            if index + 1 < plan.blocks.count {
+                let next = plan.blocks[index + 1]
+                ck_prefetch_rows(pool + next.index * g.blockStride, g.kvStride, Int32(next.tokenCount), Int32(g.headDim))
+            }
+            body(
+                pool + block.index * g.blockStride, Int32(block.tokenCount), mine.lowerBound * g.groupSize,
+                Int32(mine.count * g.groupSize))
+        }
     }
 
     /// The reader entries of `block` whose rows are in `rows`: one run, as a block lists its
