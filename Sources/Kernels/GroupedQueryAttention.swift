@@ -57,7 +57,6 @@ public final class GroupedQueryAttention {
     /// and a helper's first malloc gives it an arena whose pages stay resident after it is gone.
     private var queryPointers = ScratchBuffer<UnsafePointer<Float>?>()
     private var scorePointers = ScratchBuffer<UnsafeMutablePointer<Float>?>()
-    private var weightPointers = ScratchBuffer<UnsafePointer<Float>?>()
     private var outputPointers = ScratchBuffer<UnsafeMutablePointer<Float>?>()
 
     /// An attention kernel for `geometry`.
@@ -71,7 +70,6 @@ public final class GroupedQueryAttention {
         scores.release()
         queryPointers.release()
         scorePointers.release()
-        weightPointers.release()
         outputPointers.release()
     }
 
@@ -89,8 +87,7 @@ public final class GroupedQueryAttention {
             geometry: geometry, path: path.cPath, plan: plan, queries: queries, keyBase: keyBase, valueBase: valueBase,
             scores: scores.reserve(plan.rows * geometry.heads * plan.scoreStride),
             queryPointers: queryPointers.reserve(pointerCount), scorePointers: scorePointers.reserve(pointerCount),
-            weightPointers: weightPointers.reserve(pointerCount), outputPointers: outputPointers.reserve(pointerCount),
-            out: out)
+            outputPointers: outputPointers.reserve(pointerCount), out: out)
         // KV heads × groups of rows: SmolLM2's three KV heads alone would leave one of two threads
         // idle a third of the time.
         let kvHeads = geometry.kvHeads, rowGroups = max(1, min(team?.size ?? 1, plan.rows))
@@ -155,7 +152,6 @@ private struct KVHeadAttention: @unchecked Sendable {
     // heads at G·e ..< G·(e + 1) after that (G = groupSize).
     let queryPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let scorePointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
-    let weightPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let outputPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
     let out: UnsafeMutablePointer<Float>
 
@@ -174,14 +170,13 @@ private struct KVHeadAttention: @unchecked Sendable {
         let entries = plan.readerRows.count
         let base = kvHead * group * entries
         let readerQueries = queryPointers + base, readerScores = scorePointers + base
-        let readerWeights = weightPointers + base, readerOutputs = outputPointers + base
+        let readerOutputs = outputPointers + base
         for entry in 0..<entries where rows.contains(plan.readerRows[entry]) {
             let row = plan.readerRows[entry]
             for (j, h) in heads.enumerated() {
                 let reader = entry * group + j
                 readerQueries[reader] = UnsafePointer(queries + row * g.queryStride + h * g.headDim)
                 readerScores[reader] = scoreRow(row, h) + plan.readerStarts[entry]
-                readerWeights[reader] = UnsafePointer(readerScores[reader])
                 readerOutputs[reader] = outRow(row, h)
             }
         }
@@ -206,10 +201,13 @@ private struct KVHeadAttention: @unchecked Sendable {
             }
         }
 
-        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, kvHead].
+        // Values: out[row, h] = Σ_t P[row, h, t] · v[t, kvHead], the score pointers read as the
+        // (const) weight pointers the kernel takes.
         forEachBlock(readBy: rows, in: valueBase + kvOffset) { values, tokens, first, count in
-            ck_attention_values(
-                path, values, g.kvStride, tokens, Int32(g.headDim), count, readerWeights + first, readerOutputs + first)
+            (readerScores + first).withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Int(count)) { weights in
+                ck_attention_values(
+                    path, values, g.kvStride, tokens, Int32(g.headDim), count, weights, readerOutputs + first)
+            }
         }
     }
 
