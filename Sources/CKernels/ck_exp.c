@@ -134,15 +134,14 @@ CK_AVX2 static ck_distribution sampling_softmax_avx2(const float *z, int n, floa
     ck_distribution d = {-INFINITY, 0, 0, 0};
     __m256 maxima = _mm256_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 8) {
-        __m256 lanes = _mm256_castsi256_ps(lanes8(n - i));
-        __m256 x = _mm256_blendv_ps(maxima, _mm256_maskload_ps(z + i, lanes8(n - i)), lanes);
-        maxima = _mm256_max_ps(maxima, x);
+        __m256i lanes = lanes8(n - i);  // padding lanes keep the maxima so far
+        maxima = _mm256_max_ps(maxima, _mm256_blendv_ps(maxima, _mm256_maskload_ps(z + i, lanes), _mm256_castsi256_ps(lanes)));
     }
     for (int j = 0; j < 8; j++) d.maximum = maxima[j] > d.maximum ? maxima[j] : d.maximum;
     for (int i = 0; i < n; i += 8) {
-        __m256 hits = _mm256_and_ps(_mm256_cmp_ps(_mm256_maskload_ps(z + i, lanes8(n - i)), _mm256_set1_ps(d.maximum),
-                                                  _CMP_EQ_OQ), _mm256_castsi256_ps(lanes8(n - i)));
-        int bits = _mm256_movemask_ps(hits);
+        __m256i lanes = lanes8(n - i);
+        __m256 equal = _mm256_cmp_ps(_mm256_maskload_ps(z + i, lanes), _mm256_set1_ps(d.maximum), _CMP_EQ_OQ);
+        int bits = _mm256_movemask_ps(_mm256_and_ps(equal, _mm256_castsi256_ps(lanes)));
         if (bits) {
             d.argmax = i + __builtin_ctz((unsigned)bits);
             break;
