@@ -1,18 +1,19 @@
 import Foundation
 import Synchronization
 
-/// llama-cpp-python's OpenAI-compatible server on a free loopback port, for `arbor bench rollout`.
+/// llama-cpp-python's OpenAI-compatible server on a free loopback port, for `arbor bench rollout`
+/// (and the openai backend's tests).
 ///
-/// Started with its best settings for many concurrent requests on this package: `n_threads` and
-/// `n_threads_batch` = the engine's threads, flash attention on, a 512-token batch, the prompt
-/// cache on (it restores the saved KV state of the longest cached prefix, so a tree's branches
-/// do not re-prefill their shared prompt after another tree's request), and requests never
-/// interrupting each other. The package's server has no parallel slots (no `n_parallel`, no
-/// unified KV across requests): it serves one completion at a time behind a lock, so
-/// `parallelSlots` is 1.
+/// `arbor bench rollout` starts it with its best settings for many concurrent requests on this
+/// package (`Settings.fastest`): `n_threads` and `n_threads_batch` = the engine's threads, flash
+/// attention on, a 512-token batch, the prompt cache on (it restores the saved KV state of the
+/// longest cached prefix, so a tree's branches do not re-prefill their shared prompt after
+/// another tree's request), and requests never interrupting each other. The package's server has
+/// no parallel slots (no `n_parallel`, no unified KV across requests): it serves one completion at
+/// a time behind a lock, so `parallelSlots` is 1.
 ///
 /// The server dies with this process on every path: `stop()` (SIGTERM, then SIGKILL), and the
-/// kernel's parent-death signal (set in the child before the server loads) for a crash or
+/// kernel's parent-death signal (`ParentDeathSignal`, set before the server loads) for a crash or
 /// `kill -9` of the benchmark. Thread-safe.
 public final class LlamaCppServer: Sendable {
     /// Base URL, `http://127.0.0.1:PORT/v1`.
@@ -23,6 +24,16 @@ public final class LlamaCppServer: Sendable {
     public let settings: String
     private let process: Process
 
+    /// How the server is tuned.
+    public enum Settings: Sendable {
+        /// The benchmark's: the fastest this package allows for a stream of tree requests.
+        case fastest
+        /// The package's defaults (threads aside): no prompt cache, so the same request gets the
+        /// same answer whatever came before it, which tests rely on (restored cache states gave
+        /// other samples from one run to the next).
+        case defaults
+    }
+
     private init(url: String, settings: String, process: Process) {
         self.url = url
         self.settings = settings
@@ -31,34 +42,34 @@ public final class LlamaCppServer: Sendable {
 
     /// Starts the server of `python` (a venv with `llama-cpp-python[server]`) on `model` with
     /// `threads` threads and waits up to 120 s for `/v1/models` to answer. Its output goes to
-    /// `$TMPDIR/arbor-llama-server-PORT.log`. Call from a thread that lives as long as the server
-    /// (the main thread): the parent-death signal follows the thread that started it. Throws
-    /// `WorkerError(.io)` when it cannot start, `.backend` when it does not come up.
-    public static func start(python: String, model: String, threads: Int, contextLength: Int = 2048) throws -> LlamaCppServer {
+    /// `$TMPDIR/arbor-llama-server-PORT.log`. Callable from any thread. Throws `WorkerError(.io)`
+    /// when it cannot start, `.backend` when it does not come up.
+    public static func start(
+        python: String, model: String, threads: Int, contextLength: Int = 2048, settings tuning: Settings = .fastest
+    ) throws -> LlamaCppServer {
         let port = try freePort()
-        let arguments = [
+        var arguments = [
             "--model", model, "--host", "127.0.0.1", "--port", "\(port)", "--n_ctx", "\(contextLength)",
-            "--n_threads", "\(threads)", "--n_threads_batch", "\(threads)", "--n_batch", "512",
-            "--flash_attn", "True", "--cache", "True", "--interrupt_requests", "False", "--verbose", "False",
+            "--n_threads", "\(threads)", "--verbose", "False",
         ]
-        // PR_SET_PDEATHSIG (1): the kernel kills the server when its parent dies (SIGKILL: uvicorn
-        // would wait out the request in progress on SIGTERM, and nobody is left to read it).
-        let launcher = """
-            import ctypes, runpy, signal, sys
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-            sys.argv = ["llama_cpp.server"] + sys.argv[1:]
-            runpy.run_module("llama_cpp.server", run_name="__main__")
-            """
+        if tuning == .fastest {
+            arguments += [
+                "--n_threads_batch", "\(threads)", "--n_batch", "512", "--flash_attn", "True", "--cache", "True",
+                "--interrupt_requests", "False",
+            ]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", launcher] + arguments
+        process.arguments = ["-m", "llama_cpp.server"] + arguments
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("arbor-llama-server-\(port).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)  // opening it below reports a failure
         do {
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
-            try process.run()
+            // SIGKILL when this process dies (uvicorn would wait out the request in progress on
+            // SIGTERM, and nobody is left to read it), armed from the long-lived spawner thread.
+            try ParentDeathSignal.run(process)
         } catch {
             throw WorkerError(.io, "cannot start llama-cpp-python's server with \(python)", cause: error)
         }
