@@ -28,9 +28,9 @@ public final class LlamaCppServer: Sendable {
     public enum Settings: Sendable {
         /// The benchmark's: the fastest this package allows for a stream of tree requests.
         case fastest
-        /// The package's defaults (threads aside): no prompt cache, so the same request gets the
-        /// same answer whatever came before it, which tests rely on (restored cache states gave
-        /// other samples from one run to the next).
+        /// The package's defaults (threads aside): no prompt cache, so what a request samples does
+        /// not depend on what the server served before. The openai backend's test tree made its
+        /// tool calls in every run this way; with restored cache states, some runs made none.
         case defaults
     }
 

@@ -124,9 +124,9 @@ enum LlamaServer {
         return probe.terminationStatus == 0 ? candidate : nil
     }()
 
-    /// Starts the server on the default model (2 threads, the package's default settings, so a
-    /// seeded request gets the same answer every run) and waits until `/v1/models` answers; the
-    /// caller stops it.
+    /// Starts the server on the default model (2 threads, the package's default settings: no
+    /// prompt cache to make samples depend on earlier requests) and waits until `/v1/models`
+    /// answers; the caller stops it.
     static func start() throws -> LlamaCppServer {
         let python = try #require(
             python, "needs llama-cpp-python[server] in .venv-bench/ (scripts/install-test-deps) or ARBOR_LLAMA_PYTHON")
