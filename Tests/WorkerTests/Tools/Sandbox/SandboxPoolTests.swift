@@ -16,6 +16,12 @@ struct SandboxPoolTests {
         let pool = tool.pool
         // Empty the pool so that refills are in flight on other threads, then shut down at once.
         let taken = [try pool.take(), try pool.take()]
+        // A process that has just been spawned can show an empty command line for a moment (see
+        // `SandboxSpawnerTests.processes`), so wait until both are seen.
+        let seen = ContinuousClock.now + .seconds(10)
+        while SandboxSpawnerTests.processes(containing: marker).count < 2 && ContinuousClock.now < seen {
+            usleep(1_000)
+        }
         #expect(SandboxSpawnerTests.processes(containing: marker).count >= 2)
         pool.shutDown()
         for process in taken { process.collect() }

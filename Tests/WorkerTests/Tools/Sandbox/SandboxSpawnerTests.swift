@@ -14,7 +14,9 @@ struct SandboxSpawnerTests {
     }
 
     /// Live (not zombie) processes whose command line contains `needle` (starts with it, with
-    /// `prefix`).
+    /// `prefix`). A process spawned a moment ago may be missed: `posix_spawn` returns once the
+    /// child's exec has replaced its memory, which is before the kernel records the new program's
+    /// arguments, and until then its command line reads empty. Callers poll.
     static func processes(containing needle: String, prefix: Bool = false) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> pid_t? in
