@@ -10,7 +10,7 @@ import Testing
 /// Policy reloads must not leak: each `loadPolicy` builds a new model and engine, and the old
 /// engine's buffers (KV cache, forward scratch, the attention kernel's scratch) and the old
 /// model's weights must go with it, back to the OS (weights are mapped, not malloc'd: see
-/// `WeightMatrix.init`). The time limit only guards against a hang: 50 model loads take minutes
+/// `WeightMatrix.init`). The time limit only guards against a hang: 70 model loads take minutes
 /// on a loaded 2-core machine.
 @Suite(.serialized, .timeLimit(.minutes(20)))
 struct BuiltinBackendReloadTests {
@@ -39,7 +39,7 @@ struct BuiltinBackendReloadTests {
         return request
     }
 
-    @Test("reloading the policy 50 times, with a rollout after each, keeps resident memory within 5%")
+    @Test("reloading the policy 70 times, with a rollout after each, keeps resident memory within 5%")
     func reloadKeepsMemoryFlat() async throws {
         let path = try EngineFixtures.requireModelPath()
         let backend = try BuiltinBackend(modelPath: path)
@@ -49,12 +49,22 @@ struct BuiltinBackendReloadTests {
             _ = try await BuiltinBackendTests.offPool { try backend.rollout(Self.request(index), cancellation: CancellationFlag()) }
         }
         // Warm-up: the first reloads settle the allocator's arenas and the engine's grown scratch.
-        for index in 0..<3 { try await reloadAndRoll(index) }
-        let before = try #require(Self.residentAfterTrim(), "/proc/self/statm is unreadable")
-        for index in 3..<53 { try await reloadAndRoll(index) }
-        let after = try #require(Self.residentAfterTrim(), "/proc/self/statm is unreadable")
+        for index in 0..<10 { try await reloadAndRoll(index) }
+        // Resident memory after each of 60 reloads. Once settled it still moves by ~5% from one
+        // reload to the next (which arena's holes malloc_trim can return varies), so the first
+        // ten and the last ten are compared by their medians: a leak grows with the reload count,
+        // and the medians 50 reloads apart differ by 50 reloads' worth of it.
+        var resident: [Int] = []
+        for index in 10..<70 {
+            try await reloadAndRoll(index)
+            resident.append(try #require(Self.residentAfterTrim(), "/proc/self/statm is unreadable"))
+        }
+        func median(_ values: ArraySlice<Int>) -> Int { values.sorted()[values.count / 2] }
+        let (before, after) = (median(resident.prefix(10)), median(resident.suffix(10)))
         let growth = Double(after - before) / Double(before)
-        #expect(growth <= 0.05, "RSS \(before / 1_000_000) MB → \(after / 1_000_000) MB after 50 reloads")
+        #expect(
+            growth <= 0.05,
+            "median RSS \(before / 1_000_000) MB over reloads 11-20 → \(after / 1_000_000) MB over reloads 61-70")
     }
 
     @Test("after a reload, nothing keeps the previous model's weights alive")
