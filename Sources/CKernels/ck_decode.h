@@ -34,7 +34,38 @@ static inline void ck_decode_q8_0_scalar(const uint8_t *blocks, size_t count, fl
 #if defined(__x86_64__)
 #include "ck_simd.h"
 
+#define CK_DECODE_AVX2 __attribute__((always_inline, target("avx2,fma,f16c")))
 #define CK_DECODE_AVX512 __attribute__((always_inline, target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+/// As `ck_decode_q4_1_scalar`: each half of a block's nibbles (low, then high) widened 8 at a time.
+static inline CK_DECODE_AVX2 void ck_decode_q4_1_avx2(const uint8_t *blocks, size_t count, float *out) {
+    const __m128i nibble = _mm_set1_epi8(0x0F);
+    for (size_t b = 0; b < count; b++, blocks += CK_Q4_1_BYTES, out += CK_BLOCK) {
+        __m256 d, m;
+        ck_half_pair8(blocks, &d, &m);
+        __m128i packed = _mm_loadu_si128((const __m128i *)(blocks + 4));
+        __m128i halves[2] = {_mm_and_si128(packed, nibble), _mm_and_si128(_mm_srli_epi16(packed, 4), nibble)};
+        for (int half = 0; half < 2; half++) {
+            __m128i upper = _mm_unpackhi_epi64(halves[half], halves[half]);
+            __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(halves[half]));
+            __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(upper));
+            _mm256_storeu_ps(out + 16 * half, _mm256_add_ps(_mm256_mul_ps(q0, d), m));
+            _mm256_storeu_ps(out + 16 * half + 8, _mm256_add_ps(_mm256_mul_ps(q1, d), m));
+        }
+    }
+}
+
+/// As `ck_decode_q8_0_scalar`, 8 int8 widened per vector.
+static inline CK_DECODE_AVX2 void ck_decode_q8_0_avx2(const uint8_t *blocks, size_t count, float *out) {
+    for (size_t b = 0; b < count; b++, blocks += CK_Q8_0_BYTES, out += CK_BLOCK) {
+        __m256 d = ck_half8(blocks);
+        for (int eighth = 0; eighth < 4; eighth++) {
+            __m128i q = _mm_loadl_epi64((const __m128i *)(blocks + 2 + 8 * eighth));
+            _mm256_storeu_ps(out + 8 * eighth, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
+        }
+    }
+}
+
 
 /// As `ck_decode_q4_1_scalar`: a block's 16 bytes of nibbles widened to two vectors of 16.
 static inline CK_DECODE_AVX512 void ck_decode_q4_1_avx512(const uint8_t *blocks, size_t count, float *out) {

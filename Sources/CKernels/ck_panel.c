@@ -114,7 +114,47 @@ static inline __attribute__((always_inline)) void panel_product(
 
 #include "ck_simd.h"
 
+#define CK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define CK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+/// AVX2 has 16 registers: 6 panel rows × 16 activation rows of sums (12 vectors), the two
+/// activation vectors and a broadcast weight. So the panel's 12 rows are taken in two halves, and
+/// a tile's 32 activation rows in two groups of 16; each re-reads the panel and the activations
+/// from L1.
+CK_AVX2 static void tile_avx2(const float *panel, int depth, const float *xt, size_t stride, int width, float *sums) {
+    for (int t = 0; t < width; t += 16) {
+        for (int r0 = 0; r0 < CK_PANEL_ROWS; r0 += 6) {
+            __m256 acc[6][2];
+            for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+            const float *x = xt + t;
+            for (int j = 0; j < depth; j++, x += stride) {
+                __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+                for (int r = 0; r < 6; r++) {
+                    __m256 weight = _mm256_broadcast_ss(panel + (r0 + r) * depth + j);
+                    acc[r][0] = _mm256_fmadd_ps(weight, x0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(weight, x1, acc[r][1]);
+                }
+            }
+            for (int r = 0; r < 6; r++) {
+                float *s = sums + (r0 + r) * CK_PANEL_WIDTH + t;
+                _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), acc[r][0]));
+                _mm256_storeu_ps(s + 8, _mm256_add_ps(_mm256_loadu_ps(s + 8), acc[r][1]));
+            }
+        }
+    }
+}
+
+CK_AVX2 static void panel_q4_1_avx2(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                                    float *out, size_t ldo, int accumulate) {
+    panel_product(ck_decode_q4_1_avx2, tile_avx2, CK_Q4_1_BYTES, w, k, row_begin, row_end, xt, m, out, ldo,
+                  accumulate);
+}
+
+CK_AVX2 static void panel_q8_0_avx2(const void *w, int k, int row_begin, int row_end, const float *xt, int m,
+                                    float *out, size_t ldo, int accumulate) {
+    panel_product(ck_decode_q8_0_avx2, tile_avx2, CK_Q8_0_BYTES, w, k, row_begin, row_end, xt, m, out, ldo,
+                  accumulate);
+}
 
 /// Sixteen activation rows at a time, each column gathered into one vector (padding lanes masked
 /// off, so they load nothing and store zero).
@@ -196,6 +236,10 @@ void ck_panel_q4_1(ck_path path, const void *w, int k, int row_begin, int row_en
         panel_q4_1_avx512(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
         return;
     }
+    if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        panel_q4_1_avx2(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
+        return;
+    }
 #endif
     panel_product(ck_decode_q4_1_scalar, tile_scalar, CK_Q4_1_BYTES, w, k, row_begin, row_end,
                   xt, m, out, ldo, accumulate);
@@ -206,6 +250,10 @@ void ck_panel_q8_0(ck_path path, const void *w, int k, int row_begin, int row_en
 #if defined(__x86_64__)
     if (path == CK_PATH_AVX512 && ck_path_supported(path)) {
         panel_q8_0_avx512(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
+        return;
+    }
+    if (path == CK_PATH_AVX2 && ck_path_supported(path)) {
+        panel_q8_0_avx2(w, k, row_begin, row_end, xt, m, out, ldo, accumulate);
         return;
     }
 #endif

@@ -33,6 +33,23 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) __m512 ck_h
     return _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)));
 }
 
+/// As `ck_half_pair16`, each broadcast to 8 lanes.
+static inline __attribute__((always_inline, target("avx2,f16c"))) void ck_half_pair8(const uint8_t *p, __m256 *d,
+                                                                                   __m256 *m) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    __m128 pair = _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
+    *d = _mm256_broadcastss_ps(pair);
+    *m = _mm256_broadcastss_ps(_mm_movehdup_ps(pair));
+}
+
+/// As `ck_half16`, broadcast to 8 lanes.
+static inline __attribute__((always_inline, target("avx2,f16c"))) __m256 ck_half8(const uint8_t *p) {
+    uint16_t bits;
+    memcpy(&bits, p, 2);
+    return _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(bits)));
+}
+
 /// The sum of an 8-float vector's lanes.
 static inline __attribute__((always_inline, target("avx2"))) float ck_sum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -34,7 +34,7 @@ public enum QuantizedGemm {
     /// The paths with a SIMD panel kernel (`multiplyTransposedPanels`); others run its scalar
     /// reference, correct but slower than the block kernels and sgemm.
     public static func hasPanelKernel(_ path: KernelPath) -> Bool {
-        path == .avx512 && path.isSupported
+        (path == .avx512 || path == .avx2) && path.isSupported
     }
 
     /// Floats of the packed activations `multiplyTransposedPanels` needs for m rows of k.

@@ -36,7 +36,7 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Most batch rows multiplied by the quantised kernels; larger batches use sgemm (default: the engine's).")
     var quantizedRowLimit: Int?
 
-    @Option(help: "Most batch rows multiplied by the block kernels before the panel kernels take over (AVX-512; default: the engine's).")
+    @Option(help: "Most batch rows multiplied by the block kernels before the panel kernels take over (AVX-512 and AVX2; default: the engine's).")
     var blockRowLimit: Int?
 
     @Flag(help: "Skip the llama.cpp reference run.")

@@ -6,7 +6,7 @@ import Kernels
 /// Quantised weights take one of three routes by the batch's row count m:
 /// - m ≤ `blockRowLimit`: the block kernels. Reading the weights dominates there, and they read
 ///   each q4_1 byte once per batch, ~6× fewer bytes than f32.
-/// - up to `quantizedRowLimit`: the panel kernels where the path has them (AVX-512): the batch
+/// - up to `quantizedRowLimit`: the panel kernels where the path has them (AVX-512, AVX2): the batch
 ///   is compute-bound, and an outer product on decoded panels beats the block kernels' per-row
 ///   horizontal sums. (Without panel kernels, the block kernels go on to this limit.)
 /// - above it: weight tiles decoded to f32 for OpenBLAS's sgemm.
