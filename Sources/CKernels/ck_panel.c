@@ -7,7 +7,7 @@
 // 128 columns at a time, and meets the activations transposed (ck_pack_activations): each step
 // of the inner loop broadcasts one weight of each panel row and multiplies it into 32 activation
 // rows held in two vectors, so 24 accumulators stay in registers for the whole depth and no
-// horizontal sum is ever taken. It is the outer-product micro-kernel of a BLAS sgemm, fed from
+// horizontal sum is ever taken (AVX-512; AVX2's smaller tile is described at `tile_avx2`). It is the outer-product micro-kernel of a BLAS sgemm, fed from
 // the quantised blocks.
 #include <string.h>
 
