@@ -66,7 +66,6 @@ static inline CK_DECODE_AVX2 void ck_decode_q8_0_avx2(const uint8_t *blocks, siz
     }
 }
 
-
 /// As `ck_decode_q4_1_scalar`: a block's 16 bytes of nibbles widened to two vectors of 16.
 static inline CK_DECODE_AVX512 void ck_decode_q4_1_avx512(const uint8_t *blocks, size_t count, float *out) {
     const __m128i nibble = _mm_set1_epi8(0x0F);
